@@ -38,7 +38,7 @@ type Config struct {
 	Addressing  AddressingStyle
 
 	ConnectTimeout time.Duration // dial + TLS handshake; default 10s
-	RequestTimeout time.Duration // time to response headers of one attempt; default 60s; 0 keeps the default, <0 disables
+	RequestTimeout time.Duration // time to response headers of one attempt, and longest stall of a GET body read; default 60s; 0 keeps the default, <0 disables
 	IdleTimeout    time.Duration // idle keep-alive connections; default 90s
 	Retries        int           // extra attempts for retryable failures; default 3; <0 means none
 	RetryBaseDelay time.Duration // first backoff; default 100ms, capped at 10s, with full jitter
@@ -148,6 +148,9 @@ type CopySource struct {
 	// 412 PreconditionFailed error.
 	IfMatch, IfNoneMatch               string
 	IfModifiedSince, IfUnmodifiedSince time.Time
+	// SSE carries the SSE-C key of an SSE-C encrypted source
+	// (x-obs-copy-source-server-side-encryption-customer-*).
+	SSE *SSE
 }
 
 // MetadataDirective says what a copy or set-metadata does with metadata.
@@ -322,3 +325,15 @@ const (
 //	SetQuota(ctx, bytes int64) error
 //	RenameObject(ctx, from, to string) error     // parallel file systems only
 //	PresignURL(method, key string, expires time.Duration, query url.Values) (string, error)
+//
+// Additions beyond the original contract:
+//
+//	UploadPartWith(ctx, key, uploadID string, n int, body io.ReadSeeker, size int64, o PartOptions) (Part, error) // MD5 / SSE-C
+//	UploadPartCopyWith(ctx, key, uploadID string, n int, src CopySource, r Range, o PartOptions) (Part, error)
+//	Location(ctx) (string, error)                // GET ?location
+//	Exists(ctx) (bool, error)                    // HEAD bucket, 404 → false
+//	Client() *Client
+//
+// CopySource.SSE carries an SSE-C source key. Package helpers: ETagMatches,
+// ParseEndpoint, ValidateBucketName, AsError, StatusCode, the Is* error
+// predicates, (*Client).Config, (*Client).VirtualHosted.

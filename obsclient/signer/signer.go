@@ -71,6 +71,9 @@ func (c Credentials) String() string {
 	return fmt.Sprintf("Credentials{AccessKey:%s SecretKey:*** token:%t}", c.AccessKey, c.SecurityToken != "")
 }
 
+// GoString redacts the secrets from %#v too.
+func (c Credentials) GoString() string { return "signer." + c.String() }
+
 // Time formats used on the wire.
 const (
 	// HTTPDate is the RFC 1123 form used by Date headers.
@@ -255,6 +258,9 @@ func escapeV4(s string) string {
 // the Host header as sent (with any port). Values are trimmed; repeated values
 // are joined by ",".
 func CanonicalRequestV4(method, escapedPath string, query url.Values, h http.Header, host string, signedHeaders []string, payloadHash string) string {
+	if escapedPath == "" {
+		escapedPath = "/" // an empty path is canonically "/"
+	}
 	var b strings.Builder
 	b.WriteString(method + "\n" + escapedPath + "\n" + CanonicalQueryV4(query) + "\n")
 	for _, name := range signedHeaders {

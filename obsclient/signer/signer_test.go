@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -161,4 +162,19 @@ func TestParseDialect(t *testing.T) {
 	assert.Equal(t, V4, d)
 	_, err = ParseDialect("v3")
 	assert.Error(t, err)
+}
+
+func TestCredentialsGoStringRedacts(t *testing.T) {
+	c := Credentials{AccessKey: "AK", SecretKey: "SK-secret", SecurityToken: "TOKEN-secret"}
+	for _, s := range []string{fmt.Sprintf("%#v", c), fmt.Sprintf("%+v", struct{ C Credentials }{c}), fmt.Sprintf("%#v", struct{ C Credentials }{c})} {
+		assert.NotContains(t, s, "SK-secret")
+		assert.NotContains(t, s, "TOKEN-secret")
+	}
+}
+
+func TestV4EmptyPathIsSlash(t *testing.T) {
+	h := http.Header{"Date": {vecDate}}
+	assert.Equal(t,
+		CanonicalRequestV4("GET", "/", nil, h, "b.example", []string{"date", "host"}, UnsignedPayload),
+		CanonicalRequestV4("GET", "", nil, h, "b.example", []string{"date", "host"}, UnsignedPayload))
 }

@@ -1,0 +1,198 @@
+package main
+
+// Startup checks, run before mounting so that a mistake is one readable line
+// and not a half-working mount: the mount point, /etc/fuse.conf for
+// allow_other, and a HEAD of the bucket with the real client, which proves
+// the endpoint answers, the credentials are accepted and the bucket exists.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/obsclient/signer"
+)
+
+// fuseConf is where user_allow_other is looked for.
+var fuseConf = "/etc/fuse.conf"
+
+// checkMountpoint: it exists, is a directory, is not a stale FUSE mount, and
+// is empty unless -o nonempty.
+func checkMountpoint(c *Config) error {
+	mp := c.Mountpoint
+	st, err := os.Stat(mp)
+	switch {
+	case err != nil:
+		return mountpointError(mp, err)
+	case !st.IsDir():
+		return failf(exitMountpoint, "mountpoint %s is not a directory", mp)
+	case c.NonEmpty:
+		return nil
+	}
+	d, err := os.Open(mp)
+	if err != nil {
+		return mountpointError(mp, err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(1)
+	switch {
+	case len(names) > 0:
+		return failf(exitMountpoint, "mountpoint %s is not empty (use -o nonempty to mount over it)", mp)
+	case err != nil && !errors.Is(err, io.EOF):
+		return mountpointError(mp, err)
+	}
+	return nil
+}
+
+// mountpointError explains a failed stat, open or read of the mount point.
+func mountpointError(mp string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOTCONN):
+		return failf(exitMountpoint, "mountpoint %s is a dead FUSE mount (run fusermount3 -u %s)", mp, mp)
+	case errors.Is(err, os.ErrNotExist):
+		return failf(exitMountpoint, "mountpoint %s does not exist", mp)
+	}
+	return failf(exitMountpoint, "mountpoint %s: %v", mp, unwrapPath(err))
+}
+
+// prepareCacheDir creates the use_cache directory (mode 0700) if needed, so
+// a bad path fails the mount and not the first write.
+func prepareCacheDir(c *Config) error {
+	if c.CacheDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(c.CacheDir, 0o700); err != nil {
+		return failf(exitUsage, "option use_cache: %v", err)
+	}
+	return nil
+}
+
+// checkAllowOther: a non-root allow_other mount needs user_allow_other in
+// /etc/fuse.conf, or fusermount3 refuses with a less helpful message.
+func checkAllowOther(c *Config, euid int) error {
+	if !c.AllowOther || euid == 0 || fuseConfAllowsOther(fuseConf) {
+		return nil
+	}
+	return failf(exitMount, "allow_other needs a line user_allow_other in %s when not mounting as root", fuseConf)
+}
+
+// fuseConfAllowsOther reports whether the file has a user_allow_other line.
+func fuseConfAllowsOther(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "user_allow_other" {
+			return true
+		}
+	}
+	return false
+}
+
+// clientConfig maps the options onto the OBS client's configuration.
+func clientConfig(c *Config, creds signer.Credentials, log *zap.Logger) obsclient.Config {
+	cc := obsclient.Config{
+		Endpoint:           c.Endpoint,
+		Region:             c.Region,
+		Credentials:        creds,
+		Signature:          c.Signature,
+		ConnectTimeout:     c.ConnectTimeout,
+		RequestTimeout:     c.ReadWriteTimeout,
+		Retries:            c.Retries,
+		InsecureSkipVerify: !c.SSLVerify,
+		CAFile:             c.CAFile,
+		Proxy:              c.Proxy,
+		UserAgent:          "obsfs/" + version,
+		Logger:             log.Named("obs"),
+	}
+	if c.PathStyle {
+		cc.Addressing = obsclient.AddressingPath
+	}
+	if c.Retries == 0 {
+		cc.Retries = -1 // obsclient: 0 means "default", <0 means none
+	}
+	if c.ReadWriteTimeout == 0 {
+		cc.RequestTimeout = -1 // 0 disables the timeout, as in s3fs
+	}
+	return cc
+}
+
+// headTimeout bounds the startup HEAD bucket, retries included.
+func headTimeout(c *Config) time.Duration {
+	return max(20*time.Second, c.ConnectTimeout+5*time.Second)
+}
+
+// openBucket builds the client and proves, with HEAD bucket, that the
+// endpoint answers, accepts the credentials and has the bucket.
+func openBucket(ctx context.Context, c *Config, creds signer.Credentials, credSource string, log *zap.Logger) (*obsclient.Bucket, obsclient.BucketInfo, error) {
+	client, err := obsclient.New(clientConfig(c, creds, log))
+	if err != nil {
+		return nil, obsclient.BucketInfo{}, failf(exitUsage, "%v", err)
+	}
+	b, err := client.Bucket(c.Bucket)
+	if err != nil {
+		return nil, obsclient.BucketInfo{}, failf(exitUsage, "invalid bucket %q: %v", c.Bucket, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, headTimeout(c))
+	defer cancel()
+	info, err := b.Head(ctx)
+	if err != nil {
+		return nil, info, headError(err, c, credSource)
+	}
+	return b, info, nil
+}
+
+// headError turns a failed HEAD bucket into the one line a user needs.
+func headError(err error, c *Config, credSource string) error {
+	ep := endpointURL(c.Endpoint)
+	e, ok := obsclient.AsError(err)
+	switch {
+	case obsclient.IsAccessDenied(err):
+		return failf(exitAccess, "access denied by %s for bucket %q (check the credentials from %s)", ep, c.Bucket, credSource)
+	case obsclient.IsNotFound(err):
+		return failf(exitNoBucket, "bucket %q does not exist at %s", c.Bucket, ep)
+	case !ok || e.StatusCode == 0:
+		return failf(exitEndpoint, "cannot reach %s: %v", ep, transportCause(err, headTimeout(c)))
+	case e.StatusCode == 301 || e.StatusCode == 307:
+		return failf(exitFailure, "bucket %q is not served by %s (%d %s): check url= and region=", c.Bucket, ep, e.StatusCode, e.Code)
+	}
+	return failf(exitFailure, "HEAD bucket %q at %s failed: %v", c.Bucket, ep, err)
+}
+
+// transportCause strips the layers that repeat the URL from a network error.
+func transportCause(err error, timeout time.Duration) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return failf(exitEndpoint, "no answer within %v", timeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe
+	}
+	return err
+}
+
+// endpointURL is the endpoint as "scheme://host[:port]" for messages.
+func endpointURL(endpoint string) string {
+	u, err := obsclient.ParseEndpoint(endpoint)
+	if err != nil {
+		return endpoint
+	}
+	return u.Scheme + "://" + u.Host
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/obsclient/signer"
+)
+
+func TestClientConfigMapping(t *testing.T) {
+	c := parseOK(t, withURL("-o", "signature=v2,region=r1,use_path_request_style,retries=0,readwrite_timeout=0,connect_timeout=7,ssl_verify=false,cafile=/ca.pem,proxy=http://u:p@h:1")...)
+	creds := signer.Credentials{AccessKey: "AK", SecretKey: "SK"}
+	cc := clientConfig(c, creds, zap.NewNop())
+	assert.Equal(t, "http://127.0.0.1:9000", cc.Endpoint)
+	assert.Equal(t, "r1", cc.Region)
+	assert.Equal(t, signer.V2, cc.Signature)
+	assert.Equal(t, obsclient.AddressingPath, cc.Addressing)
+	assert.Equal(t, -1, cc.Retries, "retries=0 means none, which obsclient spells -1")
+	assert.Equal(t, time.Duration(-1), cc.RequestTimeout, "readwrite_timeout=0 disables the timeout")
+	assert.Equal(t, 7*time.Second, cc.ConnectTimeout)
+	assert.True(t, cc.InsecureSkipVerify)
+	assert.Equal(t, "/ca.pem", cc.CAFile)
+	assert.Equal(t, "http://u:p@h:1", cc.Proxy)
+	assert.Equal(t, creds, cc.Credentials)
+
+	cc = clientConfig(parseOK(t, withURL()...), creds, zap.NewNop())
+	assert.Equal(t, obsclient.AddressingAuto, cc.Addressing)
+	assert.Equal(t, 3, cc.Retries)
+	assert.False(t, cc.InsecureSkipVerify)
+}
+
+func TestHeadErrorMessages(t *testing.T) {
+	c := &Config{Bucket: "bkt", Endpoint: "obs.example.com", ConnectTimeout: time.Second}
+	cases := []struct {
+		err  error
+		code int
+		msg  string
+	}{
+		{&obsclient.Error{Op: "HeadBucket", StatusCode: 403}, exitAccess, `access denied by https://obs.example.com for bucket "bkt" (check the credentials from SRC)`},
+		{&obsclient.Error{Op: "HeadBucket", StatusCode: 404, Code: "NoSuchBucket"}, exitNoBucket, `bucket "bkt" does not exist at https://obs.example.com`},
+		{&obsclient.Error{Op: "HeadBucket", StatusCode: 301, Code: "PermanentRedirect"}, exitFailure, `bucket "bkt" is not served by https://obs.example.com (301 PermanentRedirect): check url= and region=`},
+		{&obsclient.Error{Op: "HeadBucket", StatusCode: 503, Code: "ServiceUnavailable"}, exitFailure, `HEAD bucket "bkt" at https://obs.example.com failed: obs HeadBucket: 503 ServiceUnavailable`},
+		{&obsclient.Error{Op: "HeadBucket", Err: &url.Error{Op: "Head", URL: "https://x", Err: errors.New("tls: bad certificate")}}, exitEndpoint, `cannot reach https://obs.example.com: tls: bad certificate`},
+		{&obsclient.Error{Op: "HeadBucket", Err: fmt.Errorf("attempt 4: %w", context.DeadlineExceeded)}, exitEndpoint, `cannot reach https://obs.example.com: no answer within 20s`},
+	}
+	for _, tc := range cases {
+		err := headError(tc.err, c, "SRC")
+		assert.Equal(t, tc.code, exitCode(err), tc.msg)
+		assert.Equal(t, tc.msg, err.Error())
+	}
+}
+
+func TestMountpointChecks(t *testing.T) {
+	dir := t.TempDir()
+	assert.NoError(t, checkMountpoint(&Config{Mountpoint: dir}))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".hidden"), nil, 0o600))
+	err := checkMountpoint(&Config{Mountpoint: dir})
+	assert.Equal(t, exitMountpoint, exitCode(err))
+	assert.Contains(t, err.Error(), "is not empty (use -o nonempty")
+	assert.NoError(t, checkMountpoint(&Config{Mountpoint: dir, NonEmpty: true}))
+}
+
+func TestEndpointURL(t *testing.T) {
+	assert.Equal(t, "https://obs.example.com", endpointURL("obs.example.com"))
+	assert.Equal(t, "http://127.0.0.1:9000", endpointURL("http://127.0.0.1:9000/"))
+}
+
+func TestPrepareCacheDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	require.NoError(t, prepareCacheDir(&Config{CacheDir: dir}))
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.True(t, st.IsDir())
+	file := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	err = prepareCacheDir(&Config{CacheDir: filepath.Join(file, "x")})
+	assert.Equal(t, exitUsage, exitCode(err))
+	assert.Contains(t, err.Error(), "option use_cache: mkdir "+file+": not a directory")
+	assert.NoError(t, prepareCacheDir(&Config{}))
+}

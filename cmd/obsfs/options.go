@@ -1,0 +1,255 @@
+package main
+
+// The options table. Every -o option obsfs understands is one entry below,
+// holding its name, kind, default, help and a setter into Config. The parser
+// (parse.go), --help and the README option reference (help.go) are all
+// generated from this one table, so they cannot disagree. Defaults are
+// written in -o syntax and go through the same setter as user input: what
+// --help shows is exactly what is parsed.
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/obsfs/obsfs/obsclient/signer"
+)
+
+// Config is everything the command line says. Fields are set by the
+// options table; Bucket, Prefix, Mountpoint, Foreground and Debug come from
+// the positional arguments and flags.
+type Config struct {
+	Bucket     string // from BUCKET[:/PREFIX]
+	Prefix     string // "" or "some/prefix/" (no leading slash, one trailing slash)
+	Mountpoint string // absolute
+	Foreground bool   // -f or -d
+	Debug      bool   // -d: debug logs and FUSE request trace
+
+	Endpoint  string
+	Region    string
+	Signature signer.Dialect
+	PathStyle bool
+
+	PasswdFile string
+	SSE        string // raw sse= value; parsed into an obsclient.SSE by loadSSE
+
+	UID, GID        int
+	Umask           uint32
+	MountpointUmask uint32
+	AllowOther      bool
+	ReadOnly        bool
+	NonEmpty        bool
+	DefaultACL      string
+	StorageClass    string
+
+	StatCacheTTL        time.Duration
+	MaxStatCacheEntries int
+	MultipartSize       int64
+	ParallelCount       int
+	CacheSize           int64
+	CacheDir            string
+
+	ConnectTimeout   time.Duration
+	ReadWriteTimeout time.Duration
+	Retries          int
+	SSLVerify        bool
+	CAFile           string
+	Proxy            string // may hold credentials: never log it (see redactURL)
+
+	LogFile    string
+	LogLevel   zapcore.Level
+	ControlDir string
+
+	set map[string]bool // options given explicitly by the user
+}
+
+// IsSet reports whether the user gave option name (not just its default).
+func (c *Config) IsSet(name string) bool { return c.set[name] }
+
+// kind is how an option's value is written.
+type kind string
+
+const (
+	kindBool     kind = "bool"
+	kindInt      kind = "int"
+	kindSize     kind = "size"
+	kindDuration kind = "duration"
+	kindString   kind = "string"
+	kindEnum     kind = "enum"
+	kindOctal    kind = "octal"
+)
+
+// option is one entry of the table.
+type option struct {
+	name   string
+	kind   kind
+	def    string   // default in -o syntax, applied before user options; "" = none
+	defDoc string   // shown instead of def when the default depends on the machine
+	values []string // kindEnum: accepted values
+	arg    string   // placeholder in --help (URL, FILE, …); "" derives it from kind
+	help   string
+	set    func(c *Config, v string) error // v is "" for a bare boolean
+}
+
+// options is the table. Keep it in the order the README presents it.
+var options = []option{
+	strOpt("url", "", "URL", "OBS endpoint, e.g. `https://obs.cn-north-4.myhuaweicloud.com`; no scheme means https. Required unless `OBS_ENDPOINT` is set", func(c *Config) *string { return &c.Endpoint }, checkURL),
+	strOpt("region", "", "NAME", "region for V4 signing (default: `cn-north-4`)", func(c *Config) *string { return &c.Region }, nil),
+	{name: "signature", kind: kindEnum, def: "obs", values: []string{"obs", "v2", "v4"},
+		help: "request signing: `obs` (OBS native), `v2` or `v4` (S3-compatible)",
+		set: func(c *Config, v string) error {
+			d, err := signer.ParseDialect(v)
+			c.Signature = d
+			return err
+		}},
+	boolOpt("use_path_request_style", false, "put the bucket in the URL path instead of the host name (needed for IP endpoints and most emulators)", func(c *Config) *bool { return &c.PathStyle }),
+	strOpt("passwd_file", "", "FILE", "credentials file (`AK:SK[:TOKEN]` or `BUCKET:AK:SK` lines, mode 0600); see Credentials", func(c *Config) *string { return &c.PasswdFile }, nil),
+	strOpt("sse", "", "SPEC", "server-side encryption of new objects: `kms`, `kms:KEYID`, or `c:FILE` (SSE-C; FILE holds the 32-byte key raw or base64, mode 0600)", func(c *Config) *string { return &c.SSE }, checkSSE),
+
+	idOpt("uid", os.Geteuid(), "owner of files without a `uid` in their metadata", func(c *Config) *int { return &c.UID }),
+	idOpt("gid", os.Getegid(), "group of files without a `gid` in their metadata", func(c *Config) *int { return &c.GID }),
+	octalOpt("umask", "022", "permission bits removed from files and directories without a `mode` in their metadata", func(c *Config) *uint32 { return &c.Umask }),
+	octalOpt("mp_umask", "022", "permission bits removed from the mount point directory itself", func(c *Config) *uint32 { return &c.MountpointUmask }),
+	boolOpt("allow_other", false, "let other users access the mount (non-root needs `user_allow_other` in /etc/fuse.conf)", func(c *Config) *bool { return &c.AllowOther }),
+	boolOpt("ro", false, "mount read-only", func(c *Config) *bool { return &c.ReadOnly }),
+	boolOpt("nonempty", false, "allow mounting over a non-empty directory", func(c *Config) *bool { return &c.NonEmpty }),
+	{name: "default_acl", kind: kindEnum, arg: "ACL", values: []string{"private", "public-read", "public-read-write", "public-read-delivered", "public-read-write-delivered", "authenticated-read", "bucket-owner-read", "bucket-owner-full-control", "log-delivery-write"},
+		help: "canned ACL for new objects (default: none sent, the bucket's default applies)",
+		set:  func(c *Config, v string) error { c.DefaultACL = v; return nil }},
+	{name: "storage_class", kind: kindString, arg: "CLASS",
+		help: "storage class of new objects: `STANDARD`, `WARM`, `COLD`, `DEEP_ARCHIVE` (S3 names pass through); default: the bucket's",
+		set: func(c *Config, v string) error {
+			c.StorageClass = strings.ToUpper(v)
+			return checkStorageClass(c.StorageClass)
+		}},
+
+	durOpt("stat_cache_expire", "60s", "how long cached attributes and listings are trusted (seconds or a duration like `1m`; `0` disables)", func(c *Config) *time.Duration { return &c.StatCacheTTL }),
+	intOpt("max_stat_cache_size", 100000, 0, 1<<30, "maximum number of cached attribute entries", func(c *Config) *int { return &c.MaxStatCacheEntries }),
+	sizeOpt("multipart_size", "16M", 5<<20, 5<<30, "part size of multipart uploads (bare number: MiB; grows for very large files)", func(c *Config) *int64 { return &c.MultipartSize }),
+	intOpt("parallel_count", 8, 1, 100, "parallel requests per file for uploads and ranged reads", func(c *Config) *int { return &c.ParallelCount }),
+	sizeOpt("cache_size", "128M", 1<<20, 1<<40, "memory for the read block cache (bare number: MiB)", func(c *Config) *int64 { return &c.CacheSize }),
+	strOpt("use_cache", "", "DIR", "directory for write spool files (default: `$TMPDIR`, else `/tmp`)", func(c *Config) *string { return &c.CacheDir }, nil),
+
+	durOpt("connect_timeout", "10s", "timeout to connect (TCP + TLS) to the endpoint", func(c *Config) *time.Duration { return &c.ConnectTimeout }),
+	durOpt("readwrite_timeout", "60s", "timeout for a request's response to start", func(c *Config) *time.Duration { return &c.ReadWriteTimeout }),
+	intOpt("retries", 3, 0, 100, "retries of a failed request (5xx, throttling, network errors)", func(c *Config) *int { return &c.Retries }),
+	boolOpt("ssl_verify", true, "verify the endpoint's TLS certificate (`ssl_verify=false` to disable)", func(c *Config) *bool { return &c.SSLVerify }),
+	strOpt("cafile", "", "FILE", "extra trusted CA certificates (PEM)", func(c *Config) *string { return &c.CAFile }, nil),
+	strOpt("proxy", "", "URL", "HTTP(S) proxy, `http://[user:pass@]host:port` (default: `HTTPS_PROXY`/`HTTP_PROXY`); never logged", func(c *Config) *string { return &c.Proxy }, checkURL),
+
+	strOpt("logfile", "", "FILE", "log to FILE instead of syslog (background) or stderr (`-f`)", func(c *Config) *string { return &c.LogFile }, nil),
+	{name: "dbglevel", kind: kindEnum, def: "info", values: []string{"debug", "info", "warn", "error"},
+		help: "log level (`-d` sets `debug`)",
+		set: func(c *Config, v string) error {
+			return c.LogLevel.UnmarshalText([]byte(v))
+		}},
+	strOpt("control_dir", ".obsfs", "NAME", "name of the hidden control directory at the mount root (reserved: not served yet)", func(c *Config) *string { return &c.ControlDir }, checkControlDir),
+}
+
+// lookupOption finds an option by name.
+func lookupOption(name string) *option {
+	for i := range options {
+		if options[i].name == name {
+			return &options[i]
+		}
+	}
+	return nil
+}
+
+// defaultConfig returns a Config holding every option's default.
+func defaultConfig() *Config {
+	c := &Config{set: map[string]bool{}}
+	for _, o := range options {
+		if o.def == "" {
+			continue
+		}
+		if err := o.set(c, o.def); err != nil {
+			panic(fmt.Sprintf("option %s: bad default %q: %v", o.name, o.def, err))
+		}
+	}
+	return c
+}
+
+func boolOpt(name string, def bool, help string, field func(*Config) *bool) option {
+	return option{name: name, kind: kindBool, def: strconv.FormatBool(def), help: help,
+		set: func(c *Config, v string) error {
+			b, err := parseBool(v)
+			*field(c) = b
+			return err
+		}}
+}
+
+func intOpt(name string, def, lo, hi int, help string, field func(*Config) *int) option {
+	return option{name: name, kind: kindInt, def: strconv.Itoa(def), help: help,
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("invalid integer %q", v)
+			}
+			if n < lo || n > hi {
+				return fmt.Errorf("%d out of range [%d, %d]", n, lo, hi)
+			}
+			*field(c) = n
+			return nil
+		}}
+}
+
+// idOpt is a uid/gid: an integer whose default is the mounting user's.
+func idOpt(name string, def int, help string, field func(*Config) *int) option {
+	o := intOpt(name, def, 0, 1<<31-2, help, field)
+	o.defDoc = "mounting user's"
+	return o
+}
+
+func sizeOpt(name, def string, lo, hi int64, help string, field func(*Config) *int64) option {
+	return option{name: name, kind: kindSize, def: def, help: help,
+		set: func(c *Config, v string) error {
+			n, err := parseSize(v)
+			if err != nil {
+				return err
+			}
+			if n < lo || n > hi {
+				return fmt.Errorf("%s out of range [%s, %s]", v, formatSize(lo), formatSize(hi))
+			}
+			*field(c) = n
+			return nil
+		}}
+}
+
+func durOpt(name, def, help string, field func(*Config) *time.Duration) option {
+	return option{name: name, kind: kindDuration, def: def, help: help,
+		set: func(c *Config, v string) error {
+			d, err := parseDuration(v)
+			*field(c) = d
+			return err
+		}}
+}
+
+func octalOpt(name, def, help string, field func(*Config) *uint32) option {
+	return option{name: name, kind: kindOctal, def: def, help: help,
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseUint(v, 8, 32)
+			if err != nil || n > 0o777 {
+				return fmt.Errorf("invalid octal mask %q (want e.g. 022)", v)
+			}
+			*field(c) = uint32(n)
+			return nil
+		}}
+}
+
+func strOpt(name, def, arg, help string, field func(*Config) *string, check func(string) error) option {
+	return option{name: name, kind: kindString, def: def, arg: arg, help: help,
+		set: func(c *Config, v string) error {
+			if check != nil {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*field(c) = v
+			return nil
+		}}
+}

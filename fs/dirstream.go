@@ -1,0 +1,142 @@
+package fs
+
+// Directory streams: a listing is read a page (1000 keys) at a time, merged
+// with pageMerger, and handed to the kernel entry by entry, so a directory
+// of 100k entries lists in bounded memory. Each page starts background HEADs
+// for its entries' metadata (see FS.prefetch). Files created locally but
+// not yet committed are added at the end: local state wins over a listing
+// that cannot know them.
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/obsfs/obsfs/obsclient"
+)
+
+const listPageSize = 1000
+
+type dirStream struct {
+	f    *FS
+	dir  *node
+	path string // directory path
+	dk   string // directory prefix
+
+	merger   pageMerger
+	marker   string
+	started  bool
+	more     bool
+	finished bool
+	buf      []listEntry
+	off      uint64          // entries returned so far
+	err      syscall.Errno   // listing failure, returned once by Next
+	local    map[string]bool // pending local children not yet seen → isDir
+}
+
+var (
+	_ = (gofs.DirStream)((*dirStream)(nil))
+	_ = (gofs.FileSeekdirer)((*dirStream)(nil))
+)
+
+func (f *FS) newDirStream(n *node, p string) *dirStream {
+	s := &dirStream{f: f, dir: n, path: p, dk: f.ns.dirKey(p)}
+	s.reset()
+	return s
+}
+
+// reset rewinds to the first entry.
+func (s *dirStream) reset() {
+	s.merger = pageMerger{dir: s.dk, warn: s.f.warnOnce}
+	s.marker, s.started, s.more, s.finished = "", false, true, false
+	s.buf, s.off, s.err = nil, 0, 0
+	s.local = map[string]bool{}
+	for name, ci := range s.dir.Children() {
+		if ch, ok := ci.Operations().(*node); ok && ch.isPending() {
+			s.local[name] = ci.IsDir()
+		}
+	}
+}
+
+func (n *node) isPending() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.w != nil && n.w.pending && !n.deleted
+}
+
+func (s *dirStream) HasNext() bool {
+	for len(s.buf) == 0 && !s.finished && s.err == 0 {
+		s.fill()
+	}
+	return len(s.buf) > 0 || s.err != 0
+}
+
+// fill reads the next page (or finishes the stream).
+func (s *dirStream) fill() {
+	if !s.more {
+		s.buf = append(s.buf, s.merger.finish()...)
+		s.f.prefetch(s.path, s.buf)
+		for _, name := range slices.Sorted(maps.Keys(s.local)) {
+			s.buf = append(s.buf, listEntry{Name: name, Dir: s.local[name], Key: s.f.ns.fileKey(joinPath(s.path, name))})
+		}
+		s.local = nil
+		s.finished = true
+		return
+	}
+	ctx := context.Background()
+	res, err := s.f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: s.dk, Delimiter: "/", Marker: s.marker, MaxKeys: listPageSize})
+	if err != nil {
+		s.err = s.f.errno("readdir", s.dk, err)
+		return
+	}
+	s.marker, s.more = res.NextMarker, res.IsTruncated && res.NextMarker != ""
+	s.buf = s.merger.add(res)
+	s.f.prefetch(s.path, s.buf)
+}
+
+func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
+	if s.err != 0 {
+		en := s.err
+		s.err, s.finished, s.buf = 0, true, nil
+		return fuse.DirEntry{}, en
+	}
+	e := s.buf[0]
+	s.buf = s.buf[1:]
+	s.off++
+	if s.local != nil {
+		delete(s.local, e.Name)
+	}
+	p := joinPath(s.path, e.Name)
+	return fuse.DirEntry{Name: e.Name, Mode: s.f.entryMode(e), Ino: s.f.inoOf(p), Off: s.off}, 0
+}
+
+// entryMode is the type of a listed entry: cached attributes know symlinks.
+func (f *FS) entryMode(e listEntry) uint32 {
+	if e.Dir {
+		return syscall.S_IFDIR
+	}
+	if a, ok := f.meta.Attrs.Get(e.Key); ok {
+		return a.Mode & syscall.S_IFMT
+	}
+	return syscall.S_IFREG
+}
+
+// Seekdir restarts the listing and skips to entry off.
+func (s *dirStream) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	if off == s.off {
+		return 0
+	}
+	s.reset()
+	for s.off < off && s.HasNext() {
+		if _, en := s.Next(); en != 0 {
+			return en
+		}
+	}
+	return 0
+}
+
+func (s *dirStream) Close() {}

@@ -1,0 +1,121 @@
+package fs
+
+// Errors: the one place where an error becomes a syscall.Errno. Every node
+// method returns errno(...) of whatever went wrong; nothing else in the
+// package converts errors for the kernel.
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/transfer"
+)
+
+// errnoOf maps err to the errno the caller of the system call sees:
+//
+//	nil                          0
+//	syscall.Errno (also wrapped) itself
+//	context.Canceled             EINTR (FUSE interrupt)
+//	transfer.ErrStale            ESTALE (pinned object changed)
+//	transfer.ErrTooLarge         EFBIG
+//	404 / NoSuch*                ENOENT
+//	412 / stale ETag             ESTALE
+//	403 InsufficientStorageSpace ENOSPC (bucket quota)
+//	403 InvalidObjectState       EAGAIN (archived object, restore first)
+//	403 other                    EACCES
+//	409 *NotEmpty                ENOTEMPTY
+//	409 other                    EEXIST
+//	405 / 501 / FsNotSupport     ENOTSUP
+//	400 MetadataTooLarge         E2BIG
+//	400 KeyTooLongError          ENAMETOOLONG
+//	400 EntityTooLarge           EFBIG
+//	anything else (network after retries, 5xx, deadline) EIO
+func errnoOf(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		return en
+	}
+	if errors.Is(err, context.Canceled) {
+		return syscall.EINTR
+	}
+	if errors.Is(err, transfer.ErrStale) {
+		return syscall.ESTALE
+	}
+	if errors.Is(err, transfer.ErrTooLarge) {
+		return syscall.EFBIG
+	}
+	if e, ok := obsclient.AsError(err); ok && e.StatusCode != 0 {
+		return obsErrno(e)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return syscall.ENOENT
+	}
+	return syscall.EIO
+}
+
+func obsErrno(e *obsclient.Error) syscall.Errno {
+	switch {
+	case obsclient.IsNotFound(e):
+		return syscall.ENOENT
+	case obsclient.IsPreconditionFailed(e):
+		return syscall.ESTALE
+	case obsclient.IsQuotaExceeded(e):
+		return syscall.ENOSPC
+	case obsclient.IsInvalidObjectState(e):
+		return syscall.EAGAIN
+	case e.StatusCode == http.StatusForbidden:
+		return syscall.EACCES
+	case e.StatusCode == http.StatusConflict:
+		return conflictErrno(e.Code)
+	case obsclient.IsNotSupported(e):
+		return syscall.ENOTSUP
+	}
+	switch e.Code {
+	case "MetadataTooLarge":
+		return syscall.E2BIG
+	case "KeyTooLongError":
+		return syscall.ENAMETOOLONG
+	case "EntityTooLarge":
+		return syscall.EFBIG
+	}
+	return syscall.EIO
+}
+
+func conflictErrno(code string) syscall.Errno {
+	switch code {
+	case "DirectoryNotEmpty", "BucketNotEmpty":
+		return syscall.ENOTEMPTY
+	}
+	return syscall.EEXIST
+}
+
+// errno maps err and logs the cause (at debug level for the expected
+// ENOENT, warn otherwise).
+func (f *FS) errno(op, key string, err error) syscall.Errno {
+	en := errnoOf(err)
+	if en == 0 {
+		return 0
+	}
+	lvl := f.log.Warn
+	if en == syscall.ENOENT || en == syscall.EINTR || isPlainErrno(err) {
+		lvl = f.log.Debug
+	}
+	lvl(op+" failed", zap.String("key", key), zap.String("errno", en.Error()), zap.Error(err))
+	return en
+}
+
+// isPlainErrno reports an error that is already an errno decided by obsfs
+// (EEXIST, ENOTEMPTY, …): nothing to log loudly.
+func isPlainErrno(err error) bool {
+	_, ok := err.(syscall.Errno)
+	return ok
+}

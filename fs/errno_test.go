@@ -1,0 +1,54 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"syscall"
+	"testing"
+
+	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/transfer"
+)
+
+func TestErrnoOf(t *testing.T) {
+	obs := func(status int, code string) error {
+		return fmt.Errorf("wrapped: %w", &obsclient.Error{Op: "X", StatusCode: status, Code: code})
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want syscall.Errno
+	}{
+		{"nil", nil, 0},
+		{"errno", syscall.ENOTEMPTY, syscall.ENOTEMPTY},
+		{"wrapped errno", fmt.Errorf("x: %w", syscall.ENOSPC), syscall.ENOSPC},
+		{"cancel", context.Canceled, syscall.EINTR},
+		{"cancel inside obs error", &obsclient.Error{Err: context.Canceled}, syscall.EINTR},
+		{"deadline", context.DeadlineExceeded, syscall.EIO},
+		{"404", obs(404, "NoSuchKey"), syscall.ENOENT},
+		{"412", obs(412, "PreconditionFailed"), syscall.ESTALE},
+		{"quota", obs(403, "InsufficientStorageSpace"), syscall.ENOSPC},
+		{"archived", obs(403, "InvalidObjectState"), syscall.EAGAIN},
+		{"403", obs(403, "AccessDenied"), syscall.EACCES},
+		{"409 not empty", obs(409, "DirectoryNotEmpty"), syscall.ENOTEMPTY},
+		{"409 conflict", obs(409, "FsObjectConflict"), syscall.EEXIST},
+		{"405", obs(405, "FsNotSupport"), syscall.ENOTSUP},
+		{"metadata too large", obs(400, "MetadataTooLarge"), syscall.E2BIG},
+		{"key too long", obs(400, "KeyTooLongError"), syscall.ENAMETOOLONG},
+		{"too large", obs(400, "EntityTooLarge"), syscall.EFBIG},
+		{"500", obs(500, "InternalError"), syscall.EIO},
+		{"503", obs(503, "SlowDown"), syscall.EIO},
+		{"network", &obsclient.Error{Err: &net.OpError{Op: "dial", Err: errors.New("refused")}}, syscall.EIO},
+		{"not exist", fs.ErrNotExist, syscall.ENOENT},
+		{"other", errors.New("boom"), syscall.EIO},
+		{"stale", fmt.Errorf("%w: x: %w", transfer.ErrStale, &obsclient.Error{StatusCode: 404}), syscall.ESTALE},
+		{"too large", transfer.ErrTooLarge, syscall.EFBIG},
+	} {
+		if got := errnoOf(tc.err); got != tc.want {
+			t.Errorf("%s: errnoOf(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+}

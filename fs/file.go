@@ -1,0 +1,262 @@
+package fs
+
+// Files: open, read, write, flush, fsync, release, setattr.
+//
+// Reads of a file without local data are ranged GETs pinned with If-Match to
+// the ETag seen at open (a changed object fails the read with ESTALE
+// instead of mixing versions). Reads of a file with local data come from
+// the spool.
+
+import (
+	"context"
+	"io"
+	"sync"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+var (
+	_ = (gofs.NodeOpener)((*node)(nil))
+	_ = (gofs.FileReader)((*handle)(nil))
+	_ = (gofs.FileWriter)((*handle)(nil))
+	_ = (gofs.FileFlusher)((*handle)(nil))
+	_ = (gofs.FileFsyncer)((*handle)(nil))
+	_ = (gofs.FileReleaser)((*handle)(nil))
+	_ = (gofs.FileLseeker)((*handle)(nil))
+	_ = (gofs.FileAllocater)((*handle)(nil))
+)
+
+// handle is one open file description.
+type handle struct {
+	n     *node
+	write bool
+	etag  string // object version the reads are pinned to
+	size  uint64 // object size at open
+
+	rmu sync.Mutex
+	// GUARDED_BY(rmu):
+	rs readStream
+}
+
+// Open revalidates (close-to-open) and prepares local data for writers.
+func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	f := n.fsys
+	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	if write {
+		if en := f.checkWritable(); en != 0 {
+			return nil, 0, en
+		}
+	}
+	if en := n.revalidate(ctx); en != 0 {
+		return nil, 0, en
+	}
+	if write {
+		if _, en := n.ensureWriter(ctx, flags&syscall.O_TRUNC != 0); en != 0 {
+			return nil, 0, en
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.opens++
+	h := &handle{n: n, write: write, etag: n.attr.ETag, size: n.attr.Size}
+	return h, n.cacheFlagsLocked(), 0
+}
+
+// cacheFlagsLocked keeps the kernel's page cache across opens while the
+// object's ETag is the one the cached pages came from; otherwise the kernel
+// drops them (close-to-open for data).
+func (n *node) cacheFlagsLocked() uint32 {
+	etag := n.attr.ETag
+	if n.w != nil || etag == "" || etag != n.cached {
+		n.cached = etag
+		if n.w != nil {
+			n.cached = ""
+		}
+		return 0
+	}
+	return fuse.FOPEN_KEEP_CACHE
+}
+
+// revalidate refreshes the attributes with a HEAD when they are older than
+// the TTL and the node has no local data.
+func (n *node) revalidate(ctx context.Context) syscall.Errno {
+	f := n.fsys
+	n.mu.Lock()
+	stale := n.w == nil && !n.deleted && time.Since(n.attrAt) >= f.ttl || n.attr.ETag == "" && n.w == nil
+	n.mu.Unlock()
+	p, ok := n.path()
+	if !stale || !ok {
+		return 0
+	}
+	a, err := f.statFresh(ctx, p)
+	if err != nil {
+		return f.errno("open", p, err)
+	}
+	n.setAttr(a)
+	return 0
+}
+
+func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n := h.n
+	n.mu.Lock()
+	w := n.w
+	n.mu.Unlock()
+	if w != nil {
+		return h.readSpool(ctx, w, dest, off)
+	}
+	return h.readRemote(ctx, dest, off)
+}
+
+func (h *handle) readSpool(ctx context.Context, w *writeState, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	k, err := w.sp.ReadAt(ctx, dest, off)
+	if err != nil && err != io.EOF {
+		return nil, h.n.fsys.errno("read", h.n.pathOrDeleted(), err)
+	}
+	return fuse.ReadResultData(dest[:k]), 0
+}
+
+func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	n := h.n
+	w, en := n.ensureWriter(ctx, false)
+	if en != 0 {
+		return 0, en
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k, err := w.sp.WriteAt(data, off)
+	if err != nil {
+		return uint32(k), n.fsys.errno("write", n.pathOrDeleted(), err)
+	}
+	n.touchData(w, uint64(w.sp.Size()))
+	return uint32(k), 0
+}
+
+// Flush runs at every close(2): writers commit, so close reports the
+// upload's fate.
+func (h *handle) Flush(ctx context.Context) syscall.Errno {
+	if !h.write {
+		return 0
+	}
+	return h.n.commit(ctx)
+}
+
+func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	return h.n.commit(ctx)
+}
+
+func (h *handle) Release(ctx context.Context) syscall.Errno {
+	h.rmu.Lock()
+	h.rs.close()
+	h.rmu.Unlock()
+	h.n.release()
+	return 0
+}
+
+// Lseek supports SEEK_DATA/SEEK_HOLE as a file without holes.
+func (h *handle) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, syscall.Errno) {
+	size := h.n.localAttr().Size
+	switch whence {
+	case unixSeekData:
+		if off >= size {
+			return 0, syscall.ENXIO
+		}
+		return off, 0
+	case unixSeekHole:
+		if off > size {
+			return 0, syscall.ENXIO
+		}
+		return size, 0
+	}
+	return 0, syscall.EINVAL
+}
+
+const (
+	unixSeekData = 3
+	unixSeekHole = 4
+)
+
+// Allocate extends the file (mode 0); other modes are not supported.
+func (h *handle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
+	const keepSize = 1 // FALLOC_FL_KEEP_SIZE
+	if mode&^keepSize != 0 {
+		return syscall.EOPNOTSUPP
+	}
+	if !h.write {
+		return syscall.EBADF
+	}
+	n := h.n
+	w, en := n.ensureWriter(ctx, false)
+	if en != 0 || mode&keepSize != 0 {
+		return en
+	}
+	if end := off + size; end > n.localAttr().Size {
+		return n.truncateSpool(w, end)
+	}
+	return 0
+}
+
+// Setattr: truncate through the write state; mode, owner and times as a
+// metadata update (folded into the upload when data is pending).
+func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	f := n.fsys
+	if en := f.checkWritable(); en != 0 {
+		return en
+	}
+	if sz, ok := in.GetSize(); ok {
+		if en := n.truncate(ctx, sz); en != 0 {
+			return en
+		}
+	}
+	if en := n.setMeta(ctx, in); en != 0 {
+		return en
+	}
+	return n.Getattr(ctx, fh, out)
+}
+
+// truncate changes the size; without an open writer it commits at once.
+func (n *node) truncate(ctx context.Context, size uint64) syscall.Errno {
+	if n.IsDir() {
+		return syscall.EISDIR
+	}
+	n.mu.Lock()
+	had := n.w != nil
+	cur := n.attr.Size
+	n.mu.Unlock()
+	if !had && size == cur {
+		return 0
+	}
+	w, en := n.ensureWriter(ctx, size == 0)
+	if en != 0 {
+		return en
+	}
+	if size != 0 {
+		if en := n.truncateSpool(w, size); en != 0 {
+			return en
+		}
+	}
+	if had {
+		return 0
+	}
+	n.mu.Lock()
+	n.opens++ // held by this call, dropped by release
+	n.mu.Unlock()
+	defer n.release()
+	return n.commit(ctx)
+}
+
+var _ = (gofs.NodeFsyncer)((*node)(nil))
+
+// Fsync commits a file; on a directory (fsync of a directory fd, which git
+// and rsync do) there is nothing to sync: every directory change is already
+// on the server.
+func (n *node) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) syscall.Errno {
+	if n.IsDir() {
+		return 0
+	}
+	return n.commit(ctx)
+}

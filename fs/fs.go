@@ -1,0 +1,273 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"go.uber.org/zap"
+
+	"github.com/obsfs/obsfs/cache"
+	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/transfer"
+)
+
+// Defaults applied by New to zero Options fields.
+const (
+	DefaultStatCacheTTL        = 60 * time.Second
+	DefaultMaxStatCacheEntries = 100000
+	DefaultMultipartSize       = transfer.DefaultPartSize
+	DefaultParallelCount       = 8
+	// prefetchParallel bounds the HEADs a listing starts to learn the
+	// metadata (mode, uid, gid, mtime) of the entries it returned.
+	prefetchParallel = 16
+)
+
+// Options configure a mount. Zero values take the defaults above.
+type Options struct {
+	Prefix              string // key prefix of the mount root, "" or ending in "/"
+	UID, GID            uint32 // owner for objects without uid/gid metadata
+	Umask               uint32 // applied to default modes (files 0666&^umask, dirs 0777&^umask)
+	MountpointMode      uint32 // mode of the root dir; 0 = 0777&^Umask
+	ReadOnly            bool
+	StatCacheTTL        time.Duration // attr/negative/dir cache TTL; 0 = 60s; < 0 disables caching
+	MaxStatCacheEntries int           // per cache; 0 = 100000
+	MultipartSize       int64         // part size and single-PUT threshold; 0 = 8 MiB
+	ParallelCount       int           // concurrent part uploads / copies; 0 = 8
+	CacheSize           int64         // memory block cache bytes (transfer)
+	CacheDir            string        // spool files live here, or in os.TempDir()
+	DefaultACL          string
+	StorageClass        string
+	SSE                 *obsclient.SSE
+	ControlDir          string // reserved
+	Logger              *zap.Logger
+}
+
+// FS is a mounted (or mountable) view of a bucket prefix.
+type FS struct {
+	st   store
+	up   *transfer.Uploader
+	opts Options
+	ns   namespace
+	defs attrDefaults
+	log  *zap.Logger
+	ttl  time.Duration // effective cache TTL (0 = no caching)
+	meta *cache.Meta[objAttr, struct{}]
+	root *node
+	pfs  bool // parallel file system: native rename
+	born time.Time
+
+	heads flightGroup   // one stat per path in flight
+	sem   chan struct{} // bounds listing prefetch HEADs
+
+	inoMu sync.Mutex
+	// GUARDED_BY(inoMu):
+	inos    map[string]uint64 // path → inode number, assigned once per existence
+	nextIno uint64
+
+	writersMu sync.Mutex
+	// GUARDED_BY(writersMu): nodes holding a write state (open for
+	// writing, or an upload to retry).
+	writers map[*node]struct{}
+
+	warnMu sync.Mutex
+	// GUARDED_BY(warnMu): keys already logged as hidden or shadowed.
+	warned map[string]bool
+
+	statfsMu sync.Mutex
+	// GUARDED_BY(statfsMu):
+	statfsAt  time.Time
+	statfsOut fuse.StatfsOut
+}
+
+// New builds the filesystem for bucket b. It contacts the server once (HEAD
+// bucket) to learn whether b is a parallel file system.
+func New(b *obsclient.Bucket, o Options) (*FS, error) {
+	f, err := newFS(b, o)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	info, err := b.Head(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("obsfs: bucket %s: %w", b.Name(), err)
+	}
+	f.pfs = info.FileSystem
+	return f, nil
+}
+
+// newFS builds an FS over any store, without contacting it.
+func newFS(st store, o Options) (*FS, error) {
+	prefix, err := normalizePrefix(o.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	o = withDefaults(o)
+	f := &FS{
+		st: st, opts: o, ns: namespace{prefix: prefix}, log: o.Logger,
+		defs:    attrDefaults{UID: o.UID, GID: o.GID, Umask: o.Umask},
+		ttl:     max(o.StatCacheTTL, 0),
+		inos:    map[string]uint64{"": fuse.FUSE_ROOT_ID},
+		writers: map[*node]struct{}{}, warned: map[string]bool{},
+		sem:  make(chan struct{}, prefetchParallel),
+		born: time.Now(),
+	}
+	f.nextIno = fuse.FUSE_ROOT_ID + 1
+	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger})
+	f.meta = cache.NewMeta[objAttr, struct{}](cache.MetaConfig{TTL: f.ttl, MaxEntries: o.MaxStatCacheEntries})
+	f.root = &node{fsys: f}
+	f.root.attr = f.rootAttr()
+	return f, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.StatCacheTTL == 0 {
+		o.StatCacheTTL = DefaultStatCacheTTL
+	}
+	if o.MaxStatCacheEntries == 0 {
+		o.MaxStatCacheEntries = DefaultMaxStatCacheEntries
+	}
+	if o.MultipartSize <= 0 {
+		o.MultipartSize = DefaultMultipartSize
+	}
+	if o.ParallelCount <= 0 {
+		o.ParallelCount = DefaultParallelCount
+	}
+	if o.MountpointMode == 0 {
+		o.MountpointMode = 0777 &^ o.Umask
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return o
+}
+
+func (f *FS) rootAttr() objAttr {
+	return objAttr{Mode: syscall.S_IFDIR | f.opts.MountpointMode&07777, UID: f.opts.UID, GID: f.opts.GID,
+		Mtime: f.born, Ctime: f.born, Atime: f.born, Complete: true}
+}
+
+// MountConfig holds the mount-time options.
+type MountConfig struct {
+	AllowOther   bool
+	Debug        bool
+	FsName       string // e.g. "obsfs:bucket"
+	ExtraOptions []string
+}
+
+// Mount serves f on dir. As root it mounts with mount(2) directly and falls
+// back to fusermount3 otherwise. Kernel attribute, entry and negative-entry
+// timeouts equal the stat cache TTL.
+func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
+	ttl := f.ttl
+	opts := &gofs.Options{
+		MountOptions: fuse.MountOptions{
+			Name:         "obsfs",
+			FsName:       mc.FsName,
+			AllowOther:   mc.AllowOther,
+			Debug:        mc.Debug,
+			MaxWrite:     1 << 20,
+			MaxReadAhead: 1 << 20,
+			DirectMount:  os.Geteuid() == 0,
+			Options:      append([]string{"default_permissions"}, mc.ExtraOptions...),
+			PanicHandler: f.panicHandler,
+		},
+		EntryTimeout:    &ttl,
+		AttrTimeout:     &ttl,
+		NegativeTimeout: &ttl,
+		NullPermissions: true,
+		UID:             f.opts.UID,
+		GID:             f.opts.GID,
+	}
+	srv, err := gofs.Mount(dir, f.root, opts)
+	if err != nil && mc.AllowOther && os.Geteuid() != 0 {
+		err = fmt.Errorf("%w (allow_other for non-root needs user_allow_other in /etc/fuse.conf)", err)
+	}
+	return srv, err
+}
+
+// panicHandler turns a panic in any FUSE operation into EIO and a log line.
+func (f *FS) panicHandler(v any) fuse.Status {
+	f.log.Error("panic in FUSE operation", zap.Any("panic", v), zap.Stack("stack"))
+	return fuse.EIO
+}
+
+// recoverBackground logs a panic of a background goroutine instead of
+// crashing the mount.
+func (f *FS) recoverBackground(what string) {
+	if v := recover(); v != nil {
+		f.log.Error("panic in "+what, zap.Any("panic", v), zap.Stack("stack"))
+	}
+}
+
+// Flush commits every dirty file (SIGTERM / unmount path). It tries them
+// all and returns the first error.
+func (f *FS) Flush(ctx context.Context) error {
+	var errs []error
+	for _, n := range f.writersUnder("") {
+		if en := n.commit(ctx); en != 0 {
+			errs = append(errs, fmt.Errorf("commit %q: %w", n.pathOrDeleted(), en))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// setWriter registers or unregisters a node holding a write state.
+func (f *FS) setWriter(n *node, on bool) {
+	f.writersMu.Lock()
+	defer f.writersMu.Unlock()
+	if on {
+		f.writers[n] = struct{}{}
+	} else {
+		delete(f.writers, n)
+	}
+}
+
+// writersUnder lists the nodes with a write state whose path is dir or
+// under it ("" = all).
+func (f *FS) writersUnder(dir string) []*node {
+	f.writersMu.Lock()
+	all := make([]*node, 0, len(f.writers))
+	for n := range f.writers {
+		all = append(all, n)
+	}
+	f.writersMu.Unlock()
+	var out []*node
+	for _, n := range all {
+		p, ok := n.path()
+		if dir == "" || ok && (p == dir || strings.HasPrefix(p, dir+"/")) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// warnOnce logs a hidden or shadowed key once per mount.
+func (f *FS) warnOnce(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	f.warnMu.Lock()
+	seen := f.warned[msg]
+	if !seen && len(f.warned) < 10000 {
+		f.warned[msg] = true
+	}
+	f.warnMu.Unlock()
+	if !seen {
+		f.log.Warn(msg)
+	}
+}
+
+// checkWritable returns EROFS on a read-only mount.
+func (f *FS) checkWritable() syscall.Errno {
+	if f.opts.ReadOnly {
+		return syscall.EROFS
+	}
+	return 0
+}

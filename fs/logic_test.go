@@ -1,0 +1,147 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"go.uber.org/zap"
+)
+
+func testFS(t *testing.T) *FS {
+	f, err := newFS(nil, Options{Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestInodeNumbers(t *testing.T) {
+	f := testFS(t)
+	a, b, c := f.inoOf("d"), f.inoOf("d/x"), f.inoOf("d/y/z")
+	if a == b || b == c || a <= fuse.FUSE_ROOT_ID || f.inoOf("") != fuse.FUSE_ROOT_ID {
+		t.Fatalf("numbers %d %d %d", a, b, c)
+	}
+	if f.inoOf("d/x") != b {
+		t.Fatal("not stable")
+	}
+	old := f.inoOf("e/x")
+	f.moveIno("d", "e")
+	if f.inoOf("e") != a || f.inoOf("e/x") != b || f.inoOf("e/y/z") != c {
+		t.Fatal("rename did not carry numbers")
+	}
+	if f.inoOf("e/x") == old {
+		t.Fatal("replaced target kept its number")
+	}
+	if f.inoOf("d") == a {
+		t.Fatal("source path kept its number")
+	}
+	f.forgetIno("e", true)
+	if f.inoOf("e/x") == b || f.inoOf("e") == a {
+		t.Fatal("forgotten numbers reused")
+	}
+}
+
+func TestFlightGroupShares(t *testing.T) {
+	var g flightGroup
+	var calls atomic.Int32
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := g.do(context.Background(), "k", func() (objAttr, error) {
+				calls.Add(1)
+				<-release
+				return objAttr{Size: 7}, nil
+			})
+			if err != nil || a.Size != 7 {
+				t.Errorf("do = %v %v", a, err)
+			}
+		}()
+	}
+	for !g.inFlight("k") {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if n := calls.Load(); n < 1 || n > 5 {
+		t.Fatalf("%d calls", n)
+	}
+	if g.inFlight("k") {
+		t.Fatal("still in flight")
+	}
+	// A waiter whose context ends stops waiting.
+	block := make(chan struct{})
+	go g.do(context.Background(), "slow", func() (objAttr, error) { <-block; return objAttr{}, nil })
+	for !g.inFlight("slow") {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.do(ctx, "slow", nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled waiter: %v", err)
+	}
+	close(block)
+}
+
+func TestStatfsFill(t *testing.T) {
+	var out fuse.StatfsOut
+	statfsFill(&out, 8192, 3, 1<<20)
+	if out.Blocks != 256 || out.Bfree != 254 || out.Bavail != 254 || out.Bsize != 4096 || out.Ffree != maxFiles-3 || out.NameLen != 255 {
+		t.Fatalf("%+v", out)
+	}
+	statfsFill(&out, 2<<20, 0, 1<<20) // over quota
+	if out.Bfree != 0 {
+		t.Fatalf("over quota free %d", out.Bfree)
+	}
+}
+
+func TestNextWindow(t *testing.T) {
+	for _, tc := range []struct {
+		cur  int64
+		seq  bool
+		need int64
+		want int64
+	}{
+		{0, false, 4096, minReadWindow},
+		{minReadWindow, true, 4096, 2 * minReadWindow},
+		{maxReadWindow, true, 4096, maxReadWindow},
+		{maxReadWindow, false, 4096, minReadWindow},
+		{0, false, 1 << 20, 1 << 20},
+	} {
+		if got := nextWindow(tc.cur, tc.seq, tc.need); got != tc.want {
+			t.Errorf("nextWindow(%d,%v,%d) = %d want %d", tc.cur, tc.seq, tc.need, got, tc.want)
+		}
+	}
+}
+
+func TestOptionsDefaults(t *testing.T) {
+	f, err := newFS(nil, Options{Umask: 027, Prefix: "a/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ns.prefix != "a/b/" || f.ttl != DefaultStatCacheTTL || f.opts.MountpointMode != 0750 ||
+		f.opts.MultipartSize != DefaultMultipartSize || f.opts.ParallelCount != DefaultParallelCount {
+		t.Fatalf("%+v", f.opts)
+	}
+	if a := f.rootAttr(); a.Mode != 040750 {
+		t.Fatalf("root mode %o", a.Mode)
+	}
+	if _, err := newFS(nil, Options{Prefix: "a//b"}); err == nil {
+		t.Fatal("bad prefix accepted")
+	}
+	f, _ = newFS(nil, Options{StatCacheTTL: -1})
+	if f.ttl != 0 {
+		t.Fatal("negative TTL does not disable")
+	}
+	if st := f.panicHandler("boom"); st != fuse.EIO {
+		t.Fatalf("panic → %v", st)
+	}
+}

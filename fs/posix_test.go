@@ -1,0 +1,42 @@
+package fs
+
+import (
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/hanwen/go-fuse/v2/posixtest"
+)
+
+// posixSkip lists the posixtest cases obsfs does not pass, and why.
+var posixSkip = map[string]string{
+	// Hard links are not supported: link(2) returns ENOTSUP (SEMANTICS.md).
+	"Link":             "hard links not supported",
+	"LinkUnlinkRename": "hard links not supported",
+	// POSIX locks are not forwarded to obsfs (no EnableLocks): the kernel
+	// keeps them, per machine, with process-owned semantics. This case
+	// expects two descriptors of one process to conflict, as the OFD-style
+	// locks of go-fuse's loopback do.
+	"FcntlFlockLocksFile": "file locks are local to the kernel, process-owned",
+}
+
+// TestPosix runs go-fuse's posixtest suite, each case on a fresh mount of
+// an empty bucket.
+func TestPosix(t *testing.T) {
+	names := make([]string, 0, len(posixtest.All))
+	for n := range posixtest.All {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fn := posixtest.All[name]
+		t.Run(name, func(t *testing.T) {
+			if why, ok := posixSkip[name]; ok && os.Getenv("POSIX_NOSKIP") == "" {
+				t.Skip(why)
+			}
+			e := newEnv(t)
+			mnt := e.mount(Options{})
+			fn(t, mnt)
+		})
+	}
+}

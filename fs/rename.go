@@ -1,0 +1,314 @@
+package fs
+
+// Rename. A file is copied server-side and the source deleted. A directory
+// is copied key by key (ParallelCount at a time) and its sources are deleted
+// only after every copy succeeded; a failed copy removes the copies made and
+// leaves the source whole, so nothing is lost — but the rename is not atomic:
+// another client can see both trees for a while. On a parallel file system
+// bucket the native, atomic rename is used.
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"go.uber.org/zap"
+
+	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/transfer"
+)
+
+var _ = (gofs.NodeRenamer)((*node)(nil))
+
+const (
+	renameNoreplace = 1 // RENAME_NOREPLACE
+	renameExchange  = 2 // RENAME_EXCHANGE
+)
+
+func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	f := n.fsys
+	if en := f.checkWritable(); en != 0 {
+		return en
+	}
+	if flags&renameExchange != 0 {
+		return syscall.ENOTSUP
+	}
+	if flags&^uint32(renameNoreplace) != 0 {
+		return syscall.EINVAL
+	}
+	np, ok := newParent.(*node)
+	if !ok {
+		return syscall.EXDEV
+	}
+	srcDir, _ := n.path()
+	dstDir, _ := np.path()
+	from, to := joinPath(srcDir, name), joinPath(dstDir, newName)
+	if from == to {
+		return 0
+	}
+	src, en := n.entryAttr(ctx, name, from)
+	if en != 0 {
+		return en
+	}
+	if en := f.prepareTarget(ctx, np, newName, to, src.isDir(), flags); en != 0 {
+		return en
+	}
+	if src.isDir() {
+		en = f.renameDir(ctx, n, from, to)
+	} else {
+		en = f.renameFile(ctx, n, name, from, to)
+	}
+	if en != 0 {
+		return en
+	}
+	f.renamed(np, newName, from, to, src.isDir())
+	return 0
+}
+
+// entryAttr returns the attributes of child name: local, cached or fetched.
+func (n *node) entryAttr(ctx context.Context, name, p string) (objAttr, syscall.Errno) {
+	if ch := n.localChild(name); ch != nil {
+		return ch.localAttr(), 0
+	}
+	a, err := n.fsys.stat(ctx, p)
+	if err != nil {
+		return objAttr{}, n.fsys.errno("rename", p, err)
+	}
+	return a, 0
+}
+
+// prepareTarget applies the overwrite rules and clears an empty target
+// directory's marker.
+func (f *FS) prepareTarget(ctx context.Context, np *node, newName, to string, srcDir bool, flags uint32) syscall.Errno {
+	dst, en := np.entryAttr(ctx, newName, to)
+	if en == syscall.ENOENT {
+		return 0
+	}
+	if en != 0 {
+		return en
+	}
+	switch {
+	case flags&renameNoreplace != 0:
+		return syscall.EEXIST
+	case srcDir && !dst.isDir():
+		return syscall.ENOTDIR
+	case !srcDir && dst.isDir():
+		return syscall.EISDIR
+	case !dst.isDir():
+		return 0 // the copy replaces the file
+	}
+	if en := f.checkEmpty(ctx, to); en != 0 {
+		return en
+	}
+	dk := f.ns.dirKey(to)
+	if _, err := f.st.DeleteObject(ctx, dk, ""); err != nil && !obsclient.IsNotFound(err) {
+		return f.errno("rename", dk, err)
+	}
+	return 0
+}
+
+// renameFile moves one object (or only local state, if never committed).
+// An open file is committed first and re-based on the new object after.
+func (f *FS) renameFile(ctx context.Context, parent *node, name, from, to string) syscall.Errno {
+	fk, tk := f.ns.fileKey(from), f.ns.fileKey(to)
+	ch := parent.localChild(name)
+	if ch != nil && ch.isPending() {
+		// Nothing on the server yet: the node moves with its data, and
+		// whatever the target was must not reappear.
+		if _, err := f.st.DeleteObject(ctx, tk, ""); err != nil && !obsclient.IsNotFound(err) {
+			return f.errno("rename", tk, err)
+		}
+		return 0
+	}
+	if ch != nil {
+		if en := ch.commit(ctx); en != 0 {
+			return en
+		}
+	}
+	parent.keepParent(ctx)
+	if err := f.moveKey(ctx, fk, tk); err != nil {
+		return f.errno("rename", fk, err)
+	}
+	if ch != nil {
+		ch.rebase(ctx, tk)
+	}
+	return 0
+}
+
+// rebase points a clean write state at the object now holding its data
+// (after a rename), so later reads-through and part copies use it.
+func (n *node) rebase(ctx context.Context, key string) {
+	f := n.fsys
+	n.mu.Lock()
+	w := n.w
+	n.mu.Unlock()
+	if w == nil {
+		return
+	}
+	info, err := f.st.HeadObject(ctx, key, obsclient.GetOptions{})
+	if err != nil {
+		f.log.Warn("rebase after rename", zap.String("key", key), zap.Error(err))
+		return
+	}
+	w.commitMu.Lock()
+	defer w.commitMu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n.mu.Lock()
+	dirty := w.dirty
+	n.mu.Unlock()
+	if dirty {
+		return // written meanwhile: the next commit uploads what differs
+	}
+	sp, err := f.newSpool(&transfer.Base{Key: key, ETag: info.ETag, Size: info.Size, VersionID: info.VersionID})
+	if err != nil {
+		f.log.Warn("rebase after rename", zap.String("key", key), zap.Error(err))
+		return
+	}
+	old := w.sp
+	w.sp = sp
+	_ = old.Close()
+	n.mu.Lock()
+	n.attr.ETag = info.ETag
+	n.mu.Unlock()
+}
+
+// moveKey renames one object: natively on PFS, else copy + delete.
+func (f *FS) moveKey(ctx context.Context, from, to string) error {
+	if f.pfs {
+		return f.st.RenameObject(ctx, from, to)
+	}
+	if _, err := f.st.CopyObject(ctx, to, obsclient.CopySource{Key: from}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy}); err != nil {
+		return err
+	}
+	if _, err := f.st.DeleteObject(ctx, from, ""); err != nil && !obsclient.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// renameDir moves every key under from/ to to/.
+func (f *FS) renameDir(ctx context.Context, parent *node, from, to string) (en syscall.Errno) {
+	open := f.writersUnder(from)
+	for _, d := range open {
+		if en := d.commit(ctx); en != 0 {
+			return en
+		}
+	}
+	defer func() {
+		if en != 0 {
+			return
+		}
+		for _, d := range open {
+			if p, ok := d.path(); ok && strings.HasPrefix(p, from+"/") {
+				d.rebase(ctx, f.ns.fileKey(to+p[len(from):]))
+			}
+		}
+	}()
+	fk, tk := f.ns.dirKey(from), f.ns.dirKey(to)
+	parent.keepParent(ctx)
+	if f.pfs {
+		if err := f.st.RenameObject(ctx, fk, tk); err != nil {
+			return f.errno("rename", fk, err)
+		}
+		return 0
+	}
+	keys, err := f.listAll(ctx, fk)
+	if err != nil {
+		return f.errno("rename", fk, err)
+	}
+	if err := f.copyAll(ctx, keys, fk, tk); err != nil {
+		return f.errno("rename", fk, err)
+	}
+	if err := f.deleteAll(ctx, keys); err != nil {
+		return f.errno("rename", fk, err)
+	}
+	return 0
+}
+
+// listAll returns every key under prefix.
+func (f *FS) listAll(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	marker := ""
+	for {
+		res, err := f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: prefix, Marker: marker, MaxKeys: listPageSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range res.Objects {
+			keys = append(keys, o.Key)
+		}
+		if !res.IsTruncated || res.NextMarker == "" {
+			return keys, nil
+		}
+		marker = res.NextMarker
+	}
+}
+
+// copyAll copies keys from one prefix to another in parallel. On failure
+// it deletes the copies it made and returns the first error.
+func (f *FS) copyAll(ctx context.Context, keys []string, from, to string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		done     []string
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, f.opts.ParallelCount)
+	)
+	for _, k := range keys {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(k string) {
+			defer func() { <-sem; wg.Done() }()
+			dst := to + k[len(from):]
+			_, err := f.st.CopyObject(ctx, dst, obsclient.CopySource{Key: k}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				done = append(done, dst)
+			} else if firstErr == nil {
+				firstErr = err
+				cancel()
+			}
+		}(k)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		_ = f.deleteAll(context.WithoutCancel(ctx), done)
+	}
+	return firstErr
+}
+
+// deleteAll deletes keys in batches of 1000.
+func (f *FS) deleteAll(ctx context.Context, keys []string) error {
+	for len(keys) > 0 {
+		n := min(len(keys), 1000)
+		ids := make([]obsclient.ObjectID, n)
+		for i, k := range keys[:n] {
+			ids[i] = obsclient.ObjectID{Key: k}
+		}
+		if _, err := f.st.DeleteObjects(ctx, ids); err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+// renamed updates inode numbers, caches and nodes after a rename.
+func (f *FS) renamed(np *node, newName, from, to string, dir bool) {
+	if ci := np.GetChild(newName); ci != nil {
+		if ch, ok := ci.Operations().(*node); ok {
+			ch.markDeleted() // replaced; go-fuse moves the source node here next
+		}
+	}
+	f.moveIno(from, to)
+	for _, p := range []string{from, to} {
+		f.meta.Invalidate(f.ns.fileKey(p))
+		f.meta.InvalidatePrefix(f.ns.dirKey(p))
+	}
+}

@@ -1,0 +1,163 @@
+package fs
+
+// Resolving a path to attributes: caches first, then the server. A path is
+// a directory if its marker exists or any key lies under it (one LIST with
+// max-keys 1 answers both); otherwise a file if HEAD finds the object. The
+// directory wins when both exist.
+
+import (
+	"context"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/obsfs/obsfs/obsclient"
+)
+
+// stat returns the attributes of path p (not the root), from the caches
+// when they are fresh.
+func (f *FS) stat(ctx context.Context, p string) (objAttr, error) {
+	dk, fk := f.ns.dirKey(p), f.ns.fileKey(p)
+	for _, k := range []string{dk, fk} {
+		a, ok := f.meta.Attrs.Get(k)
+		switch {
+		case ok && a.Complete:
+			return a, nil
+		case ok: // listed: the kind is known, only the metadata is missing
+			e := listEntry{Dir: a.isDir(), Key: k}
+			return f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(context.WithoutCancel(ctx), e) })
+		}
+	}
+	if _, ok := f.meta.Negative.Get(fk); ok {
+		return objAttr{}, syscall.ENOENT
+	}
+	return f.statFresh(ctx, p)
+}
+
+// statFresh asks the server (sharing a call already in flight for p).
+func (f *FS) statFresh(ctx context.Context, p string) (objAttr, error) {
+	if len(f.ns.dirKey(p)) > maxKeyLen {
+		return objAttr{}, syscall.ENAMETOOLONG
+	}
+	return f.heads.do(ctx, p, func() (objAttr, error) {
+		return f.statRemote(context.WithoutCancel(ctx), p)
+	})
+}
+
+func (f *FS) statRemote(ctx context.Context, p string) (objAttr, error) {
+	dk, fk := f.ns.dirKey(p), f.ns.fileKey(p)
+	var (
+		wg      sync.WaitGroup
+		info    obsclient.ObjectInfo
+		headErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		info, headErr = f.st.HeadObject(ctx, fk, obsclient.GetOptions{})
+	}()
+	list, listErr := f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: dk, MaxKeys: 1})
+	wg.Wait()
+	if listErr != nil {
+		return objAttr{}, listErr
+	}
+	if len(list.Objects) > 0 {
+		if headErr == nil {
+			f.warnOnce("directory %q shadows object %q", dk, fk)
+		}
+		return f.statDir(ctx, dk, list.Objects[0].Key == dk)
+	}
+	if headErr != nil {
+		if obsclient.IsNotFound(headErr) {
+			f.meta.Negative.Put(fk, struct{}{})
+		}
+		return objAttr{}, headErr
+	}
+	a := attrFromInfo(info, false, f.defs)
+	f.meta.Attrs.Put(fk, a)
+	return a, nil
+}
+
+// statDir reads a directory's attributes: from its marker when there is
+// one, else the defaults of an implicit directory.
+func (f *FS) statDir(ctx context.Context, dk string, marker bool) (objAttr, error) {
+	a := f.implicitDirAttr()
+	if marker {
+		info, err := f.st.HeadObject(ctx, dk, obsclient.GetOptions{})
+		switch {
+		case err == nil:
+			a = attrFromInfo(info, true, f.defs)
+			a.Complete = true
+		case !obsclient.IsNotFound(err):
+			return objAttr{}, err
+		}
+	}
+	f.meta.Attrs.Put(dk, a)
+	return a, nil
+}
+
+func (f *FS) implicitDirAttr() objAttr {
+	a := attrFromInfo(obsclient.ObjectInfo{LastModified: f.born}, true, f.defs)
+	a.Implicit, a.Complete = true, true
+	return a
+}
+
+// prefetch learns the metadata of listed entries in the background, with
+// bounded parallelism, so that the lookups `ls -l` makes next find them
+// cached (or join the HEAD in flight) instead of costing one HEAD each in
+// sequence.
+func (f *FS) prefetch(dir string, entries []listEntry) {
+	var todo []listEntry
+	for _, e := range entries {
+		if a, ok := f.meta.Attrs.Get(e.Key); !ok || !a.Complete {
+			f.meta.Attrs.Put(e.Key, f.listedAttr(e))
+			todo = append(todo, e)
+		}
+	}
+	if len(todo) == 0 || f.ttl == 0 {
+		return
+	}
+	go func() {
+		for _, e := range todo {
+			f.sem <- struct{}{}
+			go func(e listEntry) {
+				defer func() { <-f.sem }()
+				defer f.recoverBackground("prefetch")
+				p := joinPath(dir, e.Name)
+				if f.heads.inFlight(p) {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				_, _ = f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(ctx, e) })
+			}(e)
+		}
+	}()
+}
+
+// listedAttr is what a listing tells about an entry (not Complete).
+func (f *FS) listedAttr(e listEntry) objAttr {
+	a := attrFromInfo(obsclient.ObjectInfo{Key: e.Key, Size: e.Size, LastModified: e.Mtime, ETag: e.ETag}, e.Dir, f.defs)
+	if e.Dir {
+		a.Mtime, a.Ctime, a.Atime = f.born, f.born, f.born
+	}
+	a.Complete = false
+	return a
+}
+
+// statKnown fetches the attributes of an entry whose kind the listing told.
+func (f *FS) statKnown(ctx context.Context, e listEntry) (objAttr, error) {
+	if a, ok := f.meta.Attrs.Get(e.Key); ok && a.Complete {
+		return a, nil
+	}
+	if e.Dir {
+		return f.statDir(ctx, e.Key, true)
+	}
+	info, err := f.st.HeadObject(ctx, e.Key, obsclient.GetOptions{})
+	if err != nil {
+		return objAttr{}, err
+	}
+	a := attrFromInfo(info, false, f.defs)
+	f.meta.Attrs.Put(e.Key, a)
+	return a, nil
+}

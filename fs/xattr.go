@@ -1,0 +1,126 @@
+package fs
+
+// Extended attributes: user.<name> ⇄ custom metadata <name>. Metadata names
+// are case-insensitive on the server (stored lowercased), so xattr names
+// are lowercased too. The POSIX keys (mode, uid, gid, mtime, ctime, atime)
+// are hidden and reserved. All metadata of an object must fit in 8 KB
+// (E2BIG beyond). Other namespaces (security., system., trusted.) are not
+// supported.
+
+import (
+	"context"
+	"maps"
+	"sort"
+	"strings"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+)
+
+var (
+	_ = (gofs.NodeGetxattrer)((*node)(nil))
+	_ = (gofs.NodeSetxattrer)((*node)(nil))
+	_ = (gofs.NodeListxattrer)((*node)(nil))
+	_ = (gofs.NodeRemovexattrer)((*node)(nil))
+)
+
+const (
+	xattrUser    = "user."
+	xattrCreate  = 1 // XATTR_CREATE
+	xattrReplace = 2 // XATTR_REPLACE
+	enoattr      = syscall.ENODATA
+)
+
+// xattrName maps an xattr name to its metadata name.
+func xattrName(attr string) (string, bool) {
+	if !strings.HasPrefix(attr, xattrUser) || len(attr) == len(xattrUser) {
+		return "", false
+	}
+	name := strings.ToLower(attr[len(xattrUser):])
+	return name, !isPosixKey(name)
+}
+
+func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	name, ok := xattrName(attr)
+	if !ok {
+		return 0, enoattr
+	}
+	a, en := n.completeAttr(ctx)
+	if en != 0 {
+		return 0, en
+	}
+	v, ok := a.User[name]
+	if !ok {
+		return 0, enoattr
+	}
+	if len(dest) < len(v) {
+		return uint32(len(v)), syscall.ERANGE
+	}
+	return uint32(copy(dest, v)), 0
+}
+
+func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	a, en := n.completeAttr(ctx)
+	if en != 0 {
+		return 0, en
+	}
+	names := make([]string, 0, len(a.User))
+	for k := range a.User {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		b.WriteString(xattrUser + k + "\x00")
+	}
+	if len(dest) < b.Len() {
+		return uint32(b.Len()), syscall.ERANGE
+	}
+	return uint32(copy(dest, b.String())), 0
+}
+
+func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	if en := n.fsys.checkWritable(); en != 0 {
+		return en
+	}
+	name, ok := xattrName(attr)
+	if !ok {
+		if strings.HasPrefix(attr, xattrUser) {
+			return syscall.EPERM // reserved POSIX key
+		}
+		return syscall.ENOTSUP
+	}
+	return n.updateMeta(ctx, func(a *objAttr) syscall.Errno {
+		_, exists := a.User[name]
+		if flags&xattrCreate != 0 && exists {
+			return syscall.EEXIST
+		}
+		if flags&xattrReplace != 0 && !exists {
+			return enoattr
+		}
+		a.User = maps.Clone(a.User)
+		if a.User == nil {
+			a.User = map[string]string{}
+		}
+		a.User[name] = string(data)
+		return 0
+	})
+}
+
+func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	if en := n.fsys.checkWritable(); en != 0 {
+		return en
+	}
+	name, ok := xattrName(attr)
+	if !ok {
+		return enoattr
+	}
+	return n.updateMeta(ctx, func(a *objAttr) syscall.Errno {
+		if _, exists := a.User[name]; !exists {
+			return enoattr
+		}
+		a.User = maps.Clone(a.User)
+		delete(a.User, name)
+		return 0
+	})
+}

@@ -1,0 +1,113 @@
+package obsclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Retry policy
+//
+// An attempt is retried when the request is idempotent (everything except
+// append and complete-multipart, which have their own reconciliation) and
+// the failure is transient: a transport error other than the caller's
+// context ending, any 5xx (SlowDown included), 408 RequestTimeout, 429, or a
+// 400 RequestTimeout (S3's form). The delay before attempt i (i ≥ 1) is
+// uniform in [0, min(MaxRetryDelay, base·2^(i-1))) ("full jitter"; base is
+// four times larger after SlowDown, 503 or 429), or the server's
+// Retry-After when it asks for longer (still capped).
+
+// retryable reports whether a failed attempt may be repeated.
+func retryable(err error) bool {
+	e, ok := AsError(err)
+	if !ok {
+		return false
+	}
+	if e.StatusCode == 0 {
+		return e.Err != nil && !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, context.DeadlineExceeded) &&
+			!errors.Is(e.Err, errNotRetryable) && !isCertificateError(e.Err)
+	}
+	switch {
+	case e.StatusCode >= 500:
+		return e.StatusCode != http.StatusNotImplemented
+	case e.StatusCode == http.StatusRequestTimeout, e.StatusCode == http.StatusTooManyRequests:
+		return true
+	}
+	switch e.Code {
+	case "RequestTimeout", "SlowDown", "ServiceUnavailable", "InternalError", "TooManyRequests":
+		return true
+	}
+	return false
+}
+
+// isCertificateError reports a TLS verification failure, which no retry
+// fixes.
+func isCertificateError(err error) bool {
+	var v *tls.CertificateVerificationError
+	var u x509.UnknownAuthorityError
+	var h x509.HostnameError
+	return errors.As(err, &v) || errors.As(err, &u) || errors.As(err, &h)
+}
+
+// errNotRetryable marks local failures that repeating cannot fix (a body
+// that cannot be rewound, a request that cannot be built).
+var errNotRetryable = errors.New("not retryable")
+
+// throttleFactor stretches the backoff when the server asks to slow down.
+const throttleFactor = 4
+
+// throttled reports a SlowDown, 503 or 429 reply.
+func throttled(err error) bool {
+	e, ok := AsError(err)
+	return ok && (e.Code == "SlowDown" || e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusTooManyRequests)
+}
+
+// backoff returns the delay before retry number n (1-based): full jitter
+// over base·2^(n-1) (times throttleFactor when throttled), capped at
+// MaxRetryDelay, or the server's Retry-After if longer.
+func (c *Client) backoff(n int, retryAfter time.Duration, throttle bool) time.Duration {
+	d := c.cfg.RetryBaseDelay
+	if throttle {
+		d *= throttleFactor
+	}
+	for i := 1; i < n && d < MaxRetryDelay; i++ {
+		d *= 2
+	}
+	d = min(d, MaxRetryDelay)
+	j := time.Duration(c.rng.int64n(int64(d)))
+	if retryAfter > j {
+		j = min(retryAfter, MaxRetryDelay)
+	}
+	return j
+}
+
+// parseRetryAfter reads a Retry-After header given in seconds.
+func parseRetryAfter(h http.Header) time.Duration {
+	s := h.Get("Retry-After")
+	if s == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return 0
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

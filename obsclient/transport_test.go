@@ -1,0 +1,115 @@
+package obsclient_test
+
+import (
+	"encoding/base64"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/obsclient/obstest"
+	"github.com/obsfs/obsfs/obsclient/signer"
+)
+
+// TestProxyWithCredentials sends a plain-HTTP request through a configured
+// proxy and checks the absolute URI and the Proxy-Authorization header.
+func TestProxyWithCredentials(t *testing.T) {
+	var seen atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Get("Proxy-Authorization") + " " + r.URL.String())
+		w.Header().Set("ETag", `"abc"`)
+		w.Header().Set("Content-Length", "0")
+	}))
+	defer proxy.Close()
+	c, err := obsclient.New(obsclient.Config{Endpoint: "http://obs.example.test", Credentials: creds,
+		Proxy: "http://alice:s3cret@" + strings.TrimPrefix(proxy.URL, "http://")})
+	require.NoError(t, err)
+	info, err := mustBucket(t, c, "bkt").HeadObject(ctx(t), "k", obsclient.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "abc", info.ETag)
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")) + " http://bkt.obs.example.test/k"
+	assert.Equal(t, want, seen.Load())
+}
+
+// TestTLSVerification: a private CA is refused by default (without
+// retries) and accepted with CAFile or InsecureSkipVerify.
+func TestTLSVerification(t *testing.T) {
+	srv := obstest.NewTest(t, obstest.Options{AccessKey: testAK, SecretKey: testSK, Buckets: []string{testBucket}})
+	var hits atomic.Int32
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		srv.ServeHTTP(w, r)
+	}))
+	defer tlsSrv.Close()
+	pemFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600))
+	base := obsclient.Config{Endpoint: tlsSrv.URL, Credentials: signer.Credentials{AccessKey: testAK, SecretKey: testSK}, RetryBaseDelay: 1}
+
+	c, err := obsclient.New(base)
+	require.NoError(t, err)
+	_, err = mustBucket(t, c, testBucket).Head(ctx(t))
+	require.Error(t, err)
+	assert.EqualValues(t, 0, hits.Load())
+
+	for _, mod := range []func(*obsclient.Config){
+		func(c *obsclient.Config) { c.CAFile = pemFile },
+		func(c *obsclient.Config) { c.InsecureSkipVerify = true },
+	} {
+		cfg := base
+		mod(&cfg)
+		c, err := obsclient.New(cfg)
+		require.NoError(t, err)
+		b := mustBucket(t, c, testBucket)
+		_, err = b.PutObject(ctx(t), "tls", strings.NewReader("ok"), 2, obsclient.WriteOptions{})
+		require.NoError(t, err)
+		r, err := b.GetObject(ctx(t), "tls", obsclient.GetOptions{})
+		require.NoError(t, err)
+		got, _ := io.ReadAll(r)
+		r.Close()
+		assert.Equal(t, "ok", string(got))
+	}
+}
+
+func TestObjectKeyValidation(t *testing.T) {
+	srv := newEmulator(t)
+	b := mustBucket(t, newClient(t, srv, clientOpts{dialect: signer.OBS}), testBucket)
+	_, err := b.HeadObject(ctx(t), "", obsclient.GetOptions{})
+	assert.Error(t, err)
+	_, err = b.PutObject(ctx(t), strings.Repeat("k", 1025), strings.NewReader(""), 0, obsclient.WriteOptions{})
+	assert.Error(t, err)
+	_, err = b.DeleteObject(ctx(t), "", "")
+	assert.Error(t, err)
+	_, err = b.PutObject(ctx(t), strings.Repeat("k", 1024), strings.NewReader(""), 0, obsclient.WriteOptions{})
+	assert.NoError(t, err)
+	_, err = b.PutObject(ctx(t), "neg", strings.NewReader(""), -1, obsclient.WriteOptions{})
+	assert.Error(t, err)
+	_, err = b.UploadPart(ctx(t), "k", "u", 0, strings.NewReader(""), 0)
+	assert.Error(t, err)
+	assert.Zero(t, srv.Stats()["HeadObject"].Requests+srv.Stats()["UploadPart"].Requests+srv.Stats()["DeleteObject"].Requests)
+}
+
+// TestProxyPasswordNotInErrors: a failing proxy must not echo its
+// credentials into error messages (which get logged).
+func TestProxyPasswordNotInErrors(t *testing.T) {
+	l := httptest.NewServer(http.NotFoundHandler())
+	addr := strings.TrimPrefix(l.URL, "http://")
+	l.Close() // nothing listens there any more
+	for _, ep := range []string{"http://obs.example.test", "https://obs.example.test"} {
+		c, err := obsclient.New(obsclient.Config{Endpoint: ep, Credentials: creds, Retries: -1,
+			Proxy: "http://alice:pr0xyPassw0rd@" + addr})
+		require.NoError(t, err)
+		_, err = mustBucket(t, c, "bkt").HeadObject(ctx(t), "k", obsclient.GetOptions{})
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "pr0xyPassw0rd")
+		c.Close()
+	}
+}

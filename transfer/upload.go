@@ -1,0 +1,312 @@
+package transfer
+
+// upload.go: committing a spool as an object.
+//
+// Commit snapshots the spool's bookkeeping, asks the planner for the
+// requests, and runs them: one PUT with Content-MD5 for small files, or a
+// multipart upload whose parts are uploaded from the spool (after fetching
+// any base bytes a part still needs) or copied on the server from the base
+// object pinned by If-Match, at most Concurrency at a time. Any failure
+// aborts the multipart upload (with a context of its own, so a cancelled
+// caller still cleans up) and leaves the spool as it was: still dirty, so a
+// later Commit retries. Only a successful Commit moves the spool's base to
+// the new object.
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/obsfs/obsfs/obsclient"
+)
+
+// DefaultConcurrency is the default number of parts in flight per commit
+// (parallel_count).
+const DefaultConcurrency = 8
+
+// cleanupTimeout bounds the abort (or the check of an ambiguous complete)
+// that runs after a failure, independently of the caller's context.
+const cleanupTimeout = 30 * time.Second
+
+// UploaderConfig configures an Uploader. Zero fields take defaults.
+type UploaderConfig struct {
+	PartSize    int64 // multipart_size; default DefaultPartSize (8 MiB)
+	Concurrency int   // parallel_count: parts in flight per commit; default 8
+	Logger      *zap.Logger
+}
+
+// UploadStats counts an Uploader's work (for the stats file).
+type UploadStats struct {
+	Commits, Failures          int64
+	InFlight                   int64 // commits running now
+	BytesUploaded, BytesCopied int64
+	Parts, CopyParts           int64
+}
+
+// Uploader commits spools. It is safe for concurrent use; commits of the
+// same spool are serialized.
+type Uploader struct {
+	c   Client
+	cfg UploaderConfig
+	log *zap.Logger
+
+	commits, failures, inFlight atomic.Int64
+	uploaded, copied            atomic.Int64
+	parts, copyParts            atomic.Int64
+}
+
+// NewUploader returns an Uploader writing through c.
+func NewUploader(c Client, cfg UploaderConfig) *Uploader {
+	if cfg.PartSize <= 0 {
+		cfg.PartSize = DefaultPartSize
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	return &Uploader{c: c, cfg: cfg, log: cfg.Logger}
+}
+
+// Stats returns the counters so far.
+func (u *Uploader) Stats() UploadStats {
+	return UploadStats{
+		Commits: u.commits.Load(), Failures: u.failures.Load(), InFlight: u.inFlight.Load(),
+		BytesUploaded: u.uploaded.Load(), BytesCopied: u.copied.Load(),
+		Parts: u.parts.Load(), CopyParts: u.copyParts.Load(),
+	}
+}
+
+// Commit writes the spool's content as the object key with the given
+// options, and on success makes that object the spool's base (no longer
+// dirty). A spool that is not dirty and already based on key is not
+// rewritten: Commit returns its base. On failure nothing partial is left on
+// the server and the spool is unchanged. Errors wrap ErrStale when the base
+// object changed on the server, ErrTooLarge for files past the object limit.
+func (u *Uploader) Commit(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions) (obsclient.PutResult, error) {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	snap, err := s.snapshot()
+	if err != nil {
+		return obsclient.PutResult{}, err
+	}
+	if !snap.changed && snap.base != nil && snap.base.Key == key {
+		return obsclient.PutResult{ETag: snap.base.ETag, VersionID: snap.base.VersionID}, nil
+	}
+	plan, err := PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty})
+	if err != nil {
+		return obsclient.PutResult{}, err
+	}
+	u.inFlight.Add(1)
+	defer u.inFlight.Add(-1)
+	start := time.Now()
+	res, err := u.run(ctx, key, s, snap, plan, o)
+	up, cp := plan.Bytes()
+	log := u.log.With(zap.String("key", key), zap.Stringer("plan", plan.Kind), zap.Int("steps", len(plan.Steps)),
+		zap.Int64("size", snap.size), zap.Int64("upload_bytes", up), zap.Int64("copy_bytes", cp), zap.Duration("took", time.Since(start)))
+	if err != nil {
+		u.failures.Add(1)
+		log.Warn("commit failed", zap.Error(err))
+		return obsclient.PutResult{}, err
+	}
+	u.commits.Add(1)
+	u.uploaded.Add(up)
+	u.copied.Add(cp)
+	log.Debug("committed", zap.String("etag", res.ETag))
+	s.committed(snap, Base{Key: key, ETag: res.ETag, Size: snap.size, VersionID: res.VersionID})
+	return res, nil
+}
+
+// baseSize is the prefix of the content the planner may copy from the base.
+func (snap spoolSnapshot) baseSize() int64 {
+	if snap.base == nil {
+		return 0
+	}
+	return snap.baseLen
+}
+
+func (u *Uploader) run(ctx context.Context, key string, s *Spool, snap spoolSnapshot, plan Plan, o obsclient.WriteOptions) (obsclient.PutResult, error) {
+	switch plan.Kind {
+	case PlanPut:
+		return u.put(ctx, key, s, plan.Steps[0], o)
+	case PlanMultipart:
+		return u.multipart(ctx, key, s, snap, plan, o)
+	}
+	return obsclient.PutResult{}, fmt.Errorf("transfer: unknown plan kind %v", plan.Kind)
+}
+
+// put writes the whole object in one PUT with Content-MD5.
+func (u *Uploader) put(ctx context.Context, key string, s *Spool, st Step, o obsclient.WriteOptions) (obsclient.PutResult, error) {
+	if err := s.ensureLocal(ctx, st.Off, st.Off+st.Len, false); err != nil {
+		return obsclient.PutResult{}, err
+	}
+	body := s.sectionReader(st.Off, st.Len)
+	h := md5.New()
+	if _, err := io.Copy(h, body); err != nil {
+		return obsclient.PutResult{}, fmt.Errorf("transfer: read spool: %w", err)
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return obsclient.PutResult{}, err
+	}
+	o.ContentMD5 = base64.StdEncoding.EncodeToString(h.Sum(nil))
+	return u.c.PutObject(ctx, key, body, st.Len, o)
+}
+
+// multipart runs a multipart plan; on any failure it aborts the upload.
+func (u *Uploader) multipart(ctx context.Context, key string, s *Spool, snap spoolSnapshot, plan Plan, o obsclient.WriteOptions) (obsclient.PutResult, error) {
+	o.ContentMD5 = ""
+	uploadID, err := u.c.InitiateMultipartUpload(ctx, key, o)
+	if err != nil {
+		return obsclient.PutResult{}, err
+	}
+	parts, err := u.runSteps(ctx, key, uploadID, s, snap, plan.Steps)
+	if err == nil {
+		var res obsclient.PutResult
+		res, err = u.c.CompleteMultipartUpload(ctx, key, uploadID, parts)
+		if err == nil {
+			return res, nil
+		}
+		if res, ok := u.settle(ctx, key, uploadID, parts, err); ok {
+			return res, nil
+		}
+	}
+	u.abort(ctx, key, uploadID)
+	return obsclient.PutResult{}, err
+}
+
+// runSteps uploads or copies every part, at most Concurrency at a time. The
+// first failure cancels the others.
+func (u *Uploader) runSteps(ctx context.Context, key, uploadID string, s *Spool, snap spoolSnapshot, steps []Step) ([]obsclient.Part, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([]obsclient.Part, len(steps))
+	sem := make(chan struct{}, u.cfg.Concurrency)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	for i, st := range steps {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p, err := u.step(ctx, key, uploadID, s, snap, st)
+			if err != nil {
+				fail(fmt.Errorf("part %d: %w", st.Part, err))
+				return
+			}
+			parts[i] = p
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return parts, nil
+}
+
+// step uploads or copies one part.
+func (u *Uploader) step(ctx context.Context, key, uploadID string, s *Spool, snap spoolSnapshot, st Step) (obsclient.Part, error) {
+	var (
+		p   obsclient.Part
+		err error
+	)
+	switch st.Kind {
+	case StepCopy:
+		b := snap.base
+		src := obsclient.CopySource{Key: b.Key, VersionID: b.VersionID, IfMatch: b.ETag}
+		p, err = u.c.UploadPartCopy(ctx, key, uploadID, st.Part, src, obsclient.Range{Start: st.Off, End: st.Off + st.Len - 1})
+		err = stale(pin{Key: b.Key, ETag: b.ETag}, err)
+		u.copyParts.Add(1)
+	case StepUpload:
+		if err = s.ensureLocal(ctx, st.Off, st.Off+st.Len, false); err != nil {
+			return p, err
+		}
+		p, err = u.c.UploadPart(ctx, key, uploadID, st.Part, s.sectionReader(st.Off, st.Len), st.Len)
+		u.parts.Add(1)
+	default:
+		return p, fmt.Errorf("transfer: step kind %v in a multipart plan", st.Kind)
+	}
+	if err != nil {
+		return p, err
+	}
+	p.Number = st.Part
+	if p.Size == 0 {
+		p.Size = st.Len
+	}
+	return p, nil
+}
+
+// settle decides whether a Complete that failed ambiguously (no response, or
+// a server error) did in fact create the object: the object then carries our
+// upload id, or the multipart ETag our parts imply.
+func (u *Uploader) settle(ctx context.Context, key, uploadID string, parts []obsclient.Part, cerr error) (obsclient.PutResult, bool) {
+	if sc := obsclient.StatusCode(cerr); sc >= 400 && sc < 500 {
+		return obsclient.PutResult{}, false
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	info, err := u.c.HeadObject(hctx, key, obsclient.GetOptions{})
+	if err != nil {
+		return obsclient.PutResult{}, false
+	}
+	want := multipartETag(parts)
+	if (info.UploadID != "" && info.UploadID == uploadID) || (want != "" && strings.Trim(info.ETag, `"`) == want) {
+		u.log.Info("complete failed but the object was created", zap.String("key", key), zap.Error(cerr))
+		return obsclient.PutResult{ETag: strings.Trim(info.ETag, `"`), VersionID: info.VersionID, LastModified: info.LastModified}, true
+	}
+	return obsclient.PutResult{}, false
+}
+
+// multipartETag is the ETag a completed upload of parts gets:
+// hex(md5(concatenated binary part md5s))-N, or "" if a part ETag is not an MD5.
+func multipartETag(parts []obsclient.Part) string {
+	h := md5.New()
+	for _, p := range parts {
+		b, err := hex.DecodeString(strings.Trim(p.ETag, `"`))
+		if err != nil || len(b) != md5.Size {
+			return ""
+		}
+		h.Write(b)
+	}
+	return fmt.Sprintf("%x-%d", h.Sum(nil), len(parts))
+}
+
+// abort discards a multipart upload, even when ctx is already cancelled.
+func (u *Uploader) abort(ctx context.Context, key, uploadID string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := u.c.AbortMultipartUpload(actx, key, uploadID); err != nil && !obsclient.IsNotFound(err) {
+		u.log.Error("abort multipart upload failed: upload left on the server",
+			zap.String("key", key), zap.String("upload_id", uploadID), zap.Error(err))
+	}
+}
