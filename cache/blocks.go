@@ -17,6 +17,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dgraph-io/ristretto/v2"
 )
@@ -46,6 +47,11 @@ func (k BlockKey) String() string {
 // and must not modify a slice after passing it to Set.
 type Blocks struct {
 	c *ristretto.Cache[string, []byte]
+
+	// mu makes Close exclusive: ristretto's Set racing its Close can send on
+	// a closed channel (fetches may still be landing at unmount).
+	mu     sync.RWMutex
+	closed bool // GUARDED_BY(mu)
 }
 
 // assumedBlock sizes ristretto's frequency sketch: about ten counters per
@@ -73,6 +79,11 @@ func NewBlocks(maxBytes int64) (*Blocks, error) {
 
 // Get returns the cached block, if present.
 func (b *Blocks) Get(key BlockKey) ([]byte, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return nil, false
+	}
 	return b.c.Get(key.String())
 }
 
@@ -82,11 +93,21 @@ func (b *Blocks) Set(key BlockKey, data []byte) {
 	if len(data) == 0 {
 		return
 	}
-	b.c.Set(key.String(), data, int64(len(data)))
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if !b.closed {
+		b.c.Set(key.String(), data, int64(len(data)))
+	}
 }
 
 // Wait blocks until every earlier Set has been applied or rejected.
-func (b *Blocks) Wait() { b.c.Wait() }
+func (b *Blocks) Wait() {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if !b.closed {
+		b.c.Wait()
+	}
+}
 
 // Metrics reports hits and misses of Get, blocks evicted to make room, and
 // the bytes currently held.
@@ -99,5 +120,12 @@ func (b *Blocks) Metrics() (hits, misses, evictions uint64, bytes int64) {
 func (b *Blocks) MaxBytes() int64 { return b.c.MaxCost() }
 
 // Close stops the cache's background goroutine and drops its contents.
-// The cache must not be used afterwards (Get misses, Set is a no-op).
-func (b *Blocks) Close() { b.c.Close() }
+// Afterwards Get misses and Set is a no-op; Close is idempotent.
+func (b *Blocks) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.closed = true
+		b.c.Close()
+	}
+}

@@ -107,7 +107,20 @@ func TestBlocksConcurrent(t *testing.T) {
 func TestBlocksClosed(t *testing.T) {
 	b, err := NewBlocks(1 << 20)
 	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := range 4 { // Sets racing Close must neither panic nor race
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				b.Set(BlockKey{Object: "r", Index: int64(g*1000 + i)}, []byte("data"))
+			}
+		}()
+	}
 	b.Close()
+	wg.Wait()
+	b.Close()
+	b.Wait()
 	b.Set(BlockKey{Object: "x"}, []byte("y"))
 	_, ok := b.Get(BlockKey{Object: "x"})
 	assert.False(t, ok)

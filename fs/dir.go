@@ -112,6 +112,11 @@ func (f *FS) removed(parent *node, name, p string, dir bool) {
 	}
 	f.meta.Invalidate(key)
 	f.meta.Attrs.Delete(f.ns.dirKey(p))
+	if !dir {
+		// Known absent (a directory of that name would have shadowed the
+		// file). A removed directory may uncover a shadowed file: no entry.
+		f.meta.Negative.Put(key, struct{}{})
+	}
 	f.forgetIno(p, dir)
 	if ci := parent.GetChild(name); ci != nil {
 		if ch, ok := ci.Operations().(*node); ok {

@@ -33,10 +33,19 @@ type dirStream struct {
 	more     bool
 	finished bool
 	buf      []listEntry
-	off      uint64          // entries returned so far
+	off      uint64          // entries the listing has produced
 	err      syscall.Errno   // listing failure, returned once by Next
 	local    map[string]bool // pending local children not yet seen → isDir
+
+	// hist remembers the first entries produced (up to maxDirHistory), so a
+	// seek back within them replays instead of listing again; replay is the
+	// index of the next entry to replay, or -1.
+	hist   []fuse.DirEntry
+	replay int
 }
+
+// maxDirHistory bounds the entries a stream remembers for seeking back.
+const maxDirHistory = 4096
 
 var (
 	_ = (gofs.DirStream)((*dirStream)(nil))
@@ -46,6 +55,7 @@ var (
 func (f *FS) newDirStream(n *node, p string) *dirStream {
 	s := &dirStream{f: f, dir: n, path: p, dk: f.ns.dirKey(p)}
 	s.reset()
+	s.hist, s.replay = []fuse.DirEntry{}, -1
 	return s
 }
 
@@ -69,6 +79,10 @@ func (n *node) isPending() bool {
 }
 
 func (s *dirStream) HasNext() bool {
+	if s.replay >= 0 && s.replay < len(s.hist) {
+		return true
+	}
+	s.replay = -1
 	for len(s.buf) == 0 && !s.finished && s.err == 0 {
 		s.fill()
 	}
@@ -99,6 +113,10 @@ func (s *dirStream) fill() {
 }
 
 func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
+	if s.replay >= 0 {
+		s.replay++
+		return s.hist[s.replay-1], 0
+	}
 	if s.err != 0 {
 		en := s.err
 		s.err, s.finished, s.buf = 0, true, nil
@@ -111,7 +129,13 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 		delete(s.local, e.Name)
 	}
 	p := joinPath(s.path, e.Name)
-	return fuse.DirEntry{Name: e.Name, Mode: s.f.entryMode(e), Ino: s.f.inoOf(p), Off: s.off}, 0
+	de := fuse.DirEntry{Name: e.Name, Mode: s.f.entryMode(e), Ino: s.f.inoOf(p), Off: s.off}
+	if s.hist != nil && len(s.hist) == int(s.off)-1 && len(s.hist) < maxDirHistory {
+		s.hist = append(s.hist, de)
+	} else {
+		s.hist = nil // too long (or restarted): seeks list again
+	}
+	return de, 0
 }
 
 // entryMode is the type of a listed entry: cached attributes know symlinks.
@@ -125,11 +149,17 @@ func (f *FS) entryMode(e listEntry) uint32 {
 	return syscall.S_IFREG
 }
 
-// Seekdir restarts the listing and skips to entry off.
+// Seekdir moves to entry off: replayed from memory when it is among the
+// remembered entries, else by listing again and skipping.
 func (s *dirStream) Seekdir(ctx context.Context, off uint64) syscall.Errno {
-	if off == s.off {
+	if s.hist != nil && off <= uint64(len(s.hist)) && (off < s.off || s.replay >= 0) {
+		s.replay = int(off)
 		return 0
 	}
+	if off == s.off && s.replay < 0 {
+		return 0
+	}
+	s.replay = -1
 	s.reset()
 	for s.off < off && s.HasNext() {
 		if _, en := s.Next(); en != 0 {

@@ -2,10 +2,10 @@ package fs
 
 // Files: open, read, write, flush, fsync, release, setattr.
 //
-// Reads of a file without local data are ranged GETs pinned with If-Match to
-// the ETag seen at open (a changed object fails the read with ESTALE
-// instead of mixing versions). Reads of a file with local data come from
-// the spool.
+// Reads of a file without local data go through a transfer.Reader: ranged
+// GETs pinned with If-Match to the ETag seen at open (a changed object fails
+// the read with ESTALE instead of mixing versions), readahead, and the
+// shared block cache. Reads of a file with local data come from the spool.
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/obsfs/obsfs/transfer"
 )
 
 var (
@@ -38,7 +40,8 @@ type handle struct {
 
 	rmu sync.Mutex
 	// GUARDED_BY(rmu):
-	rs readStream
+	rd    *transfer.Reader // remote reads, created at the first one
+	rdKey string           // key rd reads (a rename changes the key)
 }
 
 // Open revalidates (close-to-open) and prepares local data for writers.
@@ -120,6 +123,40 @@ func (h *handle) readSpool(ctx context.Context, w *writeState, dest []byte, off 
 	return fuse.ReadResultData(dest[:k]), 0
 }
 
+// readRemote reads through a transfer.Reader pinned to the ETag seen at
+// open: block cache, readahead for sequential runs, parallel ranged GETs.
+func (h *handle) readRemote(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off >= int64(h.size) || len(dest) == 0 {
+		return fuse.ReadResultData(nil), 0
+	}
+	rd, key := h.reader()
+	k, err := rd.ReadAt(ctx, dest, off)
+	if err != nil && err != io.EOF {
+		if ctx.Err() != nil {
+			return nil, syscall.EINTR
+		}
+		return nil, h.n.fsys.errno("read", key, err)
+	}
+	return fuse.ReadResultData(dest[:k]), 0
+}
+
+// reader returns the handle's reader for the node's current key.
+func (h *handle) reader() (*transfer.Reader, string) {
+	f := h.n.fsys
+	p, _ := h.n.path()
+	key := f.ns.fileKey(p)
+	h.rmu.Lock()
+	defer h.rmu.Unlock()
+	if h.rd == nil || h.rdKey != key {
+		if h.rd != nil {
+			_ = h.rd.Close()
+		}
+		h.rd = transfer.NewReader(f.st, key, h.etag, int64(h.size), f.blocks, transfer.ReaderConfig{Fetcher: f.fetcher})
+		h.rdKey = key
+	}
+	return h.rd, key
+}
+
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	n := h.n
 	w, en := n.ensureWriter(ctx, false)
@@ -151,7 +188,10 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 
 func (h *handle) Release(ctx context.Context) syscall.Errno {
 	h.rmu.Lock()
-	h.rs.close()
+	if h.rd != nil {
+		_ = h.rd.Close()
+		h.rd = nil
+	}
 	h.rmu.Unlock()
 	h.n.release()
 	return 0

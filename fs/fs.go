@@ -41,7 +41,7 @@ type Options struct {
 	MaxStatCacheEntries int           // per cache; 0 = 100000
 	MultipartSize       int64         // part size and single-PUT threshold; 0 = 8 MiB
 	ParallelCount       int           // concurrent part uploads / copies; 0 = 8
-	CacheSize           int64         // memory block cache bytes (transfer)
+	CacheSize           int64         // memory block cache bytes; 0 = no block cache
 	CacheDir            string        // spool files live here, or in os.TempDir()
 	DefaultACL          string
 	StorageClass        string
@@ -52,17 +52,19 @@ type Options struct {
 
 // FS is a mounted (or mountable) view of a bucket prefix.
 type FS struct {
-	st   store
-	up   *transfer.Uploader
-	opts Options
-	ns   namespace
-	defs attrDefaults
-	log  *zap.Logger
-	ttl  time.Duration // effective cache TTL (0 = no caching)
-	meta *cache.Meta[objAttr, struct{}]
-	root *node
-	pfs  bool // parallel file system: native rename
-	born time.Time
+	st      store
+	up      *transfer.Uploader
+	fetcher *transfer.Fetcher // shared limit on GETs in flight
+	blocks  *cache.Blocks     // memory block cache; nil when CacheSize is 0
+	opts    Options
+	ns      namespace
+	defs    attrDefaults
+	log     *zap.Logger
+	ttl     time.Duration // effective cache TTL (0 = no caching)
+	meta    *cache.Meta[objAttr, struct{}]
+	root    *node
+	pfs     bool // parallel file system: native rename
+	born    time.Time
 
 	heads flightGroup   // one stat per path in flight
 	sem   chan struct{} // bounds listing prefetch HEADs
@@ -121,6 +123,12 @@ func newFS(st store, o Options) (*FS, error) {
 		born: time.Now(),
 	}
 	f.nextIno = fuse.FUSE_ROOT_ID + 1
+	f.fetcher = transfer.NewFetcher(o.ParallelCount*2, 0)
+	if o.CacheSize > 0 {
+		if f.blocks, err = cache.NewBlocks(o.CacheSize); err != nil {
+			return nil, err
+		}
+	}
 	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger})
 	f.meta = cache.NewMeta[objAttr, struct{}](cache.MetaConfig{TTL: f.ttl, MaxEntries: o.MaxStatCacheEntries})
 	f.root = &node{fsys: f}

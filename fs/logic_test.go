@@ -103,25 +103,6 @@ func TestStatfsFill(t *testing.T) {
 	}
 }
 
-func TestNextWindow(t *testing.T) {
-	for _, tc := range []struct {
-		cur  int64
-		seq  bool
-		need int64
-		want int64
-	}{
-		{0, false, 4096, minReadWindow},
-		{minReadWindow, true, 4096, 2 * minReadWindow},
-		{maxReadWindow, true, 4096, maxReadWindow},
-		{maxReadWindow, false, 4096, minReadWindow},
-		{0, false, 1 << 20, 1 << 20},
-	} {
-		if got := nextWindow(tc.cur, tc.seq, tc.need); got != tc.want {
-			t.Errorf("nextWindow(%d,%v,%d) = %d want %d", tc.cur, tc.seq, tc.need, got, tc.want)
-		}
-	}
-}
-
 func TestOptionsDefaults(t *testing.T) {
 	f, err := newFS(nil, Options{Umask: 027, Prefix: "a/b"})
 	if err != nil {

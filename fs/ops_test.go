@@ -771,7 +771,7 @@ func TestReadStreaming(t *testing.T) {
 	if _, err := e.srv.PutObject(e.bucket, "big", data, obstest.ObjectInfo{}); err != nil {
 		t.Fatal(err)
 	}
-	e.mount(Options{})
+	e.mount(Options{CacheSize: 64 << 20})
 	e.srv.ResetStats()
 	got, err := os.ReadFile(e.path("big"))
 	if err != nil || !bytes.Equal(got, data) {
@@ -779,6 +779,13 @@ func TestReadStreaming(t *testing.T) {
 	}
 	if gets := e.srv.Stats()["GetObject"].Requests; gets > 8 {
 		t.Fatalf("sequential read of 5 MiB took %d GETs", gets)
+	}
+	e.srv.ResetStats()
+	if got, err := os.ReadFile(e.path("big")); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("second ReadFile: %d bytes, %v", len(got), err)
+	}
+	if gets := e.srv.Stats()["GetObject"].Requests; gets != 0 {
+		t.Fatalf("cached re-read took %d GETs", gets)
 	}
 	// Random preads, and a truncated body that the handle retries.
 	fh, err := os.Open(e.path("big"))

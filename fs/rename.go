@@ -311,4 +311,7 @@ func (f *FS) renamed(np *node, newName, from, to string, dir bool) {
 		f.meta.Invalidate(f.ns.fileKey(p))
 		f.meta.InvalidatePrefix(f.ns.dirKey(p))
 	}
+	if !dir {
+		f.meta.Negative.Put(f.ns.fileKey(from), struct{}{})
+	}
 }

@@ -13,6 +13,22 @@
 // directory, or uses ../bin when those binaries are newer than every source
 // file (or $OBSFS_BIN_DIR when set). Tests that need a kernel mount skip with
 // a reason when /dev/fuse is missing; everything else runs.
+//
+// Files by concept: harness (emulator, mounts, commands), tree (reference
+// tree and comparison), copy (cp -a, tar, rsync), git, edit (in-place
+// edits, appends, mv, rm -rf), programs (sqlite, concurrent cp, xattrs),
+// remount, cli (errors, exit codes, background mode, SIGTERM), mountcmd
+// (mount.fuse3), interop (s3fs metadata, defaults, prefix mounts), sdk
+// (the Huawei SDK as second client), namespace (foreign keys, paging),
+// consistency (two mounts), faults (injected server errors), requests
+// (request counts), options (ro), model (random operations vs local).
+//
+// Environment:
+//
+//	OBSFS_BIN_DIR=dir        use these binaries instead of building
+//	OBSFS_IT_DEBUG=1         run obsfs with -d (FUSE trace in the log shown on failure)
+//	OBSFS_IT_EMULOG=1        log every emulator request with t.Logf
+//	OBSFS_MODEL_SEED=n       replay a random-operation run; OBSFS_MODEL_OPS=n sets its length
 package integration
 
 import (

@@ -27,6 +27,7 @@ type treeEntry struct {
 	Mode   os.FileMode
 	Size   int    // files
 	Target string // symlinks
+	Owner  [2]int // uid, gid when not {0, 0} (the tests run as root)
 }
 
 // MiB is 1<<20 bytes.
@@ -39,11 +40,11 @@ var refTree = []treeEntry{
 	{Path: "a", Kind: 'd', Mode: 0o755},
 	{Path: "a/b", Kind: 'd', Mode: 0o755},
 	{Path: "a/b/c", Kind: 'd', Mode: 0o750},
-	{Path: "a/b/c/deep.txt", Kind: 'f', Mode: 0o644, Size: 1234},
+	{Path: "a/b/c/deep.txt", Kind: 'f', Mode: 0o644, Size: 1234, Owner: [2]int{1234, 5678}},
 	{Path: "a/b/sibling.bin", Kind: 'f', Mode: 0o640, Size: 65536 + 7},
 	{Path: "a/top.txt", Kind: 'f', Mode: 0o644, Size: 100},
 	{Path: "empty-dir", Kind: 'd', Mode: 0o755},
-	{Path: "private", Kind: 'd', Mode: 0o700},
+	{Path: "private", Kind: 'd', Mode: 0o700, Owner: [2]int{42, 43}},
 	{Path: "private/secret", Kind: 'f', Mode: 0o600, Size: 42},
 	{Path: "empty-file", Kind: 'f', Mode: 0o644, Size: 0},
 	{Path: "one-byte", Kind: 'f', Mode: 0o600, Size: 1},
@@ -59,7 +60,7 @@ var refTree = []treeEntry{
 	{Path: "dir with space+plus%/inner file", Kind: 'f', Mode: 0o644, Size: 16},
 	{Path: "links", Kind: 'd', Mode: 0o755},
 	{Path: "links/rel", Kind: 'l', Target: "../a/b/c/deep.txt"},
-	{Path: "links/dangling", Kind: 'l', Target: "does/not/exist"},
+	{Path: "links/dangling", Kind: 'l', Target: "does/not/exist", Owner: [2]int{7, 8}},
 	{Path: "links/dirlink", Kind: 'l', Target: "../a"},
 	{Path: "links/abs", Kind: 'l', Target: "/etc/hostname"},
 }
@@ -108,6 +109,9 @@ func makeTree(t *testing.T, root string) {
 	for i := len(refTree) - 1; i >= 0; i-- {
 		e := refTree[i]
 		p := filepath.Join(root, e.Path)
+		if e.Owner != [2]int{} {
+			must(t, os.Lchown(p, e.Owner[0], e.Owner[1]))
+		}
 		if e.Kind != 'l' {
 			must(t, os.Chmod(p, e.Mode))
 		}

@@ -334,6 +334,10 @@ const (
 //	Exists(ctx) (bool, error)                    // HEAD bucket, 404 → false
 //	Client() *Client
 //
-// CopySource.SSE carries an SSE-C source key. Package helpers: ETagMatches,
-// ParseEndpoint, ValidateBucketName, AsError, StatusCode, the Is* error
-// predicates, (*Client).Config, (*Client).VirtualHosted.
+// CopySource.SSE carries an SSE-C source key; PartOptions carries a part's
+// MD5 and SSE-C key. Package helpers: ETagMatches, ParseEndpoint,
+// ValidateBucketName, AsError, StatusCode, the Is* error predicates
+// (IsConflict, IsInvalidRange, IsInvalidObjectState, IsNotSupported too),
+// DeleteErrors, Lister, (*Client).Config, (*Client).VirtualHosted,
+// (*Client).Close, and the limits MaxListKeys, MaxParts, MaxDeleteBatch,
+// MaxKeyLength, MaxPresignExpiry.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -21,6 +22,7 @@ type Client struct {
 	log     *zap.Logger
 	rng     *lockedRand
 	now     func() time.Time // signing clock; tests replace it (export_test.go)
+	skew    atomic.Int64     // server time minus local time (ns), learnt from RequestTimeTooSkewed
 }
 
 // New validates cfg, applies the defaults documented on Config and builds
@@ -58,6 +60,26 @@ func New(cfg Config) (*Client, error) {
 // Config returns the configuration in effect (defaults applied). The
 // credentials are included; their String method redacts the secrets.
 func (c *Client) Config() Config { return c.cfg }
+
+// signingTime is the local clock corrected by any skew learnt from the
+// server.
+func (c *Client) signingTime() time.Time {
+	return c.now().Add(time.Duration(c.skew.Load()))
+}
+
+// learnSkew records the offset between the server's Date header and the
+// local clock after a RequestTimeTooSkewed refusal; it reports whether the
+// header was usable.
+func (c *Client) learnSkew(h http.Header) bool {
+	server, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return false
+	}
+	off := server.Sub(c.now())
+	c.skew.Store(int64(off))
+	c.log.Warn("obs: local clock differs from the server's; correcting signatures", zap.Duration("offset", off))
+	return true
+}
 
 // Close releases idle keep-alive connections. The client stays usable.
 func (c *Client) Close() { c.http.CloseIdleConnections() }

@@ -33,9 +33,15 @@
 // from wherever the reader was on entry), signs afresh with a new Date,
 // and runs under a context that the caller's context cancels and that a
 // per-attempt timer (Config.RequestTimeout, to the response headers)
-// cancels too. Idempotent operations are retried on transport errors,
+// cancels too; the same limit bounds how long one read of a response body
+// may stall (body.go). Idempotent operations are retried on transport errors,
 // 5xx (SlowDown included), 408 and 429, with capped exponential backoff and
-// full jitter (retry.go). The caller's cancellation is never retried.
+// full jitter (retry.go). The caller's cancellation is never retried. A
+// RequestTimeTooSkewed refusal teaches the client the offset between its
+// clock and the server's Date, and the request is re-sent once with the
+// corrected time (safe even for non-idempotent requests: a skewed request
+// is refused before anything happens); presigned URLs use the corrected
+// clock too.
 //
 // Two operations are not idempotent and are never blindly retried:
 //

@@ -3,6 +3,7 @@ package obsclient
 import (
 	"crypto/md5"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -221,4 +222,28 @@ func normSSE(s string) string {
 		return "kms"
 	}
 	return s
+}
+
+// checkHeaders refuses header names that are not HTTP tokens and values
+// with control characters (a metadata name with a space, a content type
+// with a newline) before anything is sent: Go would refuse them on every
+// attempt.
+func checkHeaders(h http.Header) error {
+	for name, vs := range h {
+		if name == "" || strings.IndexFunc(name, func(c rune) bool { return !isTokenChar(c) }) >= 0 {
+			return fmt.Errorf("invalid header name %q", name)
+		}
+		for _, v := range vs {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+					return fmt.Errorf("invalid character in header %s", name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func isTokenChar(c rune) bool {
+	return c < 0x7f && c > 0x20 && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c)
 }

@@ -82,3 +82,27 @@ func TestParseTime(t *testing.T) {
 	}
 	assert.True(t, parseTime("garbage").IsZero())
 }
+
+// FuzzReplyParsers feeds arbitrary bytes to every reply decoder: errors are
+// fine, panics are not. `go test -fuzz FuzzReplyParsers` explores further.
+func FuzzReplyParsers(f *testing.F) {
+	for _, s := range []string{"", "<Error><Code>x</Code></Error>", "<ListBucketResult><Contents><Key>a%zz</Key></Contents><IsTruncated>true</IsTruncated></ListBucketResult>",
+		"<ListVersionsResult><Version><Key>k</Key></Version><DeleteMarker/><CommonPrefixes><Prefix>p</Prefix></CommonPrefixes></ListVersionsResult>",
+		"<AccessControlPolicy><AccessControlList><Grant><Grantee/></Grant></AccessControlList></AccessControlPolicy>", "<a><b></a>"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_ = rootName(body)
+		_, _ = findText(body, "Location", "LocationConstraint")
+		var lb xmlListBucketResult
+		if decodeXML(body, &lb) == nil {
+			_ = listResult(&lb)
+		}
+		for _, v := range []any{&xmlError{}, &xmlListVersionsResult{}, &xmlCopyResult{}, &xmlInitiateResult{},
+			&xmlCompleteResult{}, &xmlListPartsResult{}, &xmlListUploadsResult{}, &xmlDeleteResult{}, &xmlStorageInfo{},
+			&xmlQuota{}, &xmlACL{}} {
+			_ = decodeXML(body, v)
+		}
+		_ = decodeHeaderValue(string(body))
+	})
+}

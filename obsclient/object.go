@@ -106,33 +106,6 @@ func parseContentRange(s string) (start, total int64, ok bool) {
 	return start, total, err1 == nil && err2 == nil
 }
 
-// bodyReader turns a short or broken GET body into an *Error.
-type bodyReader struct {
-	rc        io.ReadCloser
-	remaining int64 // -1: unknown length
-	key       string
-}
-
-func (r *bodyReader) Read(p []byte) (int, error) {
-	n, err := r.rc.Read(p)
-	if r.remaining >= 0 {
-		r.remaining -= int64(n)
-	}
-	switch {
-	case err == nil:
-	case errors.Is(err, io.EOF) && r.remaining > 0:
-		err = &Error{Op: "GetObject", Key: r.key, Err: fmt.Errorf("body truncated, %d bytes missing: %w", r.remaining, io.ErrUnexpectedEOF)}
-	case errors.Is(err, io.EOF):
-	default:
-		if _, ok := AsError(err); !ok {
-			err = &Error{Op: "GetObject", Key: r.key, Err: err}
-		}
-	}
-	return n, err
-}
-
-func (r *bodyReader) Close() error { return r.rc.Close() }
-
 // PutObject uploads size bytes of body (0–5 GB) as key. When
 // o.ContentMD5 is empty the MD5 is computed first (a hash pass over the
 // body, which is then rewound), so corruption in transit is refused by the

@@ -17,7 +17,7 @@ const MaxPresignExpiry = 7 * 24 * time.Hour
 // AWSAccessKeyId for V2, X-Amz-* for V4). query adds sub-resources such as
 // versionId or response-content-type.
 func (b *Bucket) PresignURL(method, key string, expires time.Duration, query url.Values) (string, error) {
-	return b.presignAt(method, key, expires, query, b.c.now())
+	return b.presignAt(method, key, expires, query, b.c.signingTime())
 }
 
 func (b *Bucket) presignAt(method, key string, expires time.Duration, query url.Values, now time.Time) (string, error) {

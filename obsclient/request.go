@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/obsfs/obsfs/obsclient/signer"
 )
 
@@ -124,6 +126,9 @@ func (b *Bucket) do(ctx context.Context, r *request) (*result, error) {
 	if r.object && (r.key == "" || len(r.key) > MaxKeyLength) {
 		return nil, &Error{Op: r.op, Key: r.key, Err: fmt.Errorf("%w: object key must be 1 to %d bytes", errNotRetryable, MaxKeyLength)}
 	}
+	if err := checkHeaders(r.header); err != nil {
+		return nil, &Error{Op: r.op, Key: r.key, Err: fmt.Errorf("%w: %v", errNotRetryable, err)}
+	}
 	attempts := 1
 	if !r.once {
 		attempts += b.c.cfg.retries()
@@ -136,8 +141,9 @@ func (b *Bucket) do(ctx context.Context, r *request) (*result, error) {
 		}
 	}
 	var last error
+	skewFixed, wait := false, true
 	for n := 1; n <= attempts; n++ {
-		if n > 1 {
+		if n > 1 && wait {
 			var ra time.Duration
 			if e, ok := AsError(last); ok {
 				ra = e.retryAfter
@@ -152,8 +158,23 @@ func (b *Bucket) do(ctx context.Context, r *request) (*result, error) {
 			return res, nil
 		}
 		last = err
-		if ctx.Err() != nil || !retryable(err) {
+		if ctx.Err() != nil {
 			break
+		}
+		// A skewed clock is refused before anything happens, so even a
+		// non-idempotent request may be re-sent once with corrected time.
+		if e, ok := AsError(err); ok && e.Code == "RequestTimeTooSkewed" && !skewFixed && b.c.learnSkew(e.header) {
+			skewFixed, wait = true, false
+			attempts++
+			continue
+		}
+		wait = true
+		if !retryable(err) {
+			break
+		}
+		if n < attempts {
+			b.c.log.Debug("obs retrying", zap.String("op", r.op), zap.String("bucket", b.name), zap.String("key", r.key),
+				zap.Int("attempt", n))
 		}
 	}
 	return nil, last
@@ -228,58 +249,13 @@ func (b *Bucket) httpRequest(ctx context.Context, r *request, start int64) (*htt
 		if _, err := r.body.Seek(start, io.SeekStart); err != nil {
 			return nil, &Error{Op: r.op, Key: r.key, Err: fmt.Errorf("%w: rewinding body: %v", errNotRetryable, err)}
 		}
-		req.Body = io.NopCloser(io.LimitReader(r.body, r.size))
+		req.Body = io.NopCloser(&exactReader{r: r.body, left: r.size})
 		req.ContentLength = r.size
 	} else if r.method == http.MethodPut || r.method == http.MethodPost {
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
-	signer.SignRequest(req, b.c.cfg.Signature, b.c.cfg.Credentials, target, b.c.now())
+	signer.SignRequest(req, b.c.cfg.Signature, b.c.cfg.Credentials, target, b.c.signingTime())
 	return req, nil
-}
-
-// errBodyStalled is the cause of a streamed body cancelled because one Read
-// waited longer than Config.RequestTimeout for data.
-var errBodyStalled = errors.New("response body stalled")
-
-// streamBody is a streamed response body that releases the attempt's
-// context on Close and fails a Read that blocks longer than stall (the
-// clock runs only inside Read, so a slow consumer is not penalised).
-type streamBody struct {
-	rc     io.ReadCloser
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	stall  time.Duration
-	timer  *time.Timer // nil when stall <= 0
-}
-
-func newStreamBody(ctx context.Context, rc io.ReadCloser, cancel context.CancelCauseFunc, stall time.Duration) *streamBody {
-	s := &streamBody{rc: rc, ctx: ctx, cancel: cancel, stall: stall}
-	if stall > 0 {
-		s.timer = time.AfterFunc(time.Hour, func() { cancel(errBodyStalled) })
-		s.timer.Stop()
-	}
-	return s
-}
-
-func (s *streamBody) Read(p []byte) (int, error) {
-	if s.timer != nil {
-		s.timer.Reset(s.stall)
-		defer s.timer.Stop()
-	}
-	n, err := s.rc.Read(p)
-	if err != nil && err != io.EOF && errors.Is(context.Cause(s.ctx), errBodyStalled) {
-		err = fmt.Errorf("%w for %v: %v", errBodyStalled, s.stall, err)
-	}
-	return n, err
-}
-
-func (s *streamBody) Close() error {
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	err := s.rc.Close()
-	s.cancel(nil)
-	return err
 }
 
 // transportError wraps a failure to get a response. When the caller's

@@ -366,5 +366,29 @@ func TestCompleteSettledByETag(t *testing.T) {
 	require.NoError(t, b.AbortMultipartUpload(ctx(t), "e", id))
 	drops.Store(1)
 	_, err = b.CompleteMultipartUpload(ctx(t), "e", id, []obsclient.Part{p1})
-	assert.True(t, obsclient.IsCode(err, "NoSuchUpload"), "%v", err)
+	assert.Error(t, err, "the existing object is not this upload's result")
+}
+
+// TestClockSkewIsCorrected: a client whose clock is an hour off is refused
+// once (RequestTimeTooSkewed), learns the offset from the server's Date
+// and signs correctly from then on, even for non-idempotent requests.
+func TestClockSkewIsCorrected(t *testing.T) {
+	for _, d := range dialects {
+		srv := newEmulator(t)
+		c := newClient(t, srv, clientOpts{dialect: d})
+		obsclient.SetClockForTest(c, func() time.Time { return time.Now().Add(-time.Hour) })
+		b := mustBucket(t, c, testBucket)
+		_, err := b.AppendObject(ctx(t), "skew", 0, strings.NewReader("x"), 1, obsclient.WriteOptions{})
+		require.NoError(t, err, d)
+		_, err = b.HeadObject(ctx(t), "skew", obsclient.GetOptions{})
+		require.NoError(t, err, d)
+		assert.EqualValues(t, 2, srv.Stats()["AppendObject"].Requests, "refused once, then accepted")
+		assert.EqualValues(t, 1, srv.Stats()["HeadObject"].Requests)
+		u, err := b.PresignURL(http.MethodGet, "skew", time.Minute, nil)
+		require.NoError(t, err)
+		resp, err := (&http.Client{Transport: c.Config().Transport}).Get(u)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "presigned URLs use the corrected clock")
+	}
 }

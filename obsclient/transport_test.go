@@ -1,14 +1,17 @@
 package obsclient_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -112,4 +115,74 @@ func TestProxyPasswordNotInErrors(t *testing.T) {
 		assert.NotContains(t, err.Error(), "pr0xyPassw0rd")
 		c.Close()
 	}
+}
+
+func TestShortBodyIsNotRetried(t *testing.T) {
+	srv := newEmulator(t)
+	b := mustBucket(t, newClient(t, srv, clientOpts{dialect: signer.OBS}), testBucket)
+	_, err := b.PutObject(ctx(t), "short", strings.NewReader("abc"), 10, obsclient.WriteOptions{ContentMD5: "AAAAAAAAAAAAAAAAAAAAAA=="})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "short")
+	assert.LessOrEqual(t, srv.Stats()["PutObject"].Requests, int64(1))
+	_, err = b.PutObject(ctx(t), "short", strings.NewReader("abc"), 10, obsclient.WriteOptions{})
+	require.Error(t, err, "hash pass finds the short body")
+}
+
+func TestConcurrentUse(t *testing.T) {
+	srv := newEmulator(t)
+	c := newClient(t, srv, clientOpts{dialect: signer.V4, virtual: true})
+	b := mustBucket(t, c, testBucket)
+	require.NoError(t, srv.InjectFault(obstest.Fault{Kind: obstest.FaultSlowDown, Count: 10}))
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			key := fmt.Sprintf("c/%d", i)
+			body := strings.Repeat(key, 1000)
+			if _, err := b.PutObject(context.Background(), key, strings.NewReader(body), int64(len(body)), obsclient.WriteOptions{}); err != nil {
+				errs <- err
+				return
+			}
+			r, err := b.GetObject(context.Background(), key, obsclient.GetOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			got, err := io.ReadAll(r)
+			r.Close()
+			if err != nil || string(got) != body {
+				errs <- fmt.Errorf("%s: %v", key, err)
+			}
+			if _, err := b.ListObjects(context.Background(), obsclient.ListOptions{Prefix: "c/"}); err != nil {
+				errs <- err
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestInvalidHeadersRefusedLocally(t *testing.T) {
+	srv := newEmulator(t)
+	b := mustBucket(t, newClient(t, srv, clientOpts{dialect: signer.OBS}), testBucket)
+	for _, o := range []obsclient.WriteOptions{
+		{Metadata: map[string]string{"a b": "v"}},
+		{Metadata: map[string]string{"é": "v"}},
+		{ContentType: "text/plain\r\nX-Injected: 1"},
+	} {
+		_, err := b.PutObject(ctx(t), "h", strings.NewReader("x"), 1, o)
+		assert.Error(t, err, "%+v", o)
+	}
+	assert.Zero(t, srv.Stats()["PutObject"].Requests)
+	// Values are encoded, not refused.
+	_, err := b.PutObject(ctx(t), "h", strings.NewReader("x"), 1, obsclient.WriteOptions{Metadata: map[string]string{"note": "line1\nline2"}})
+	require.NoError(t, err)
+	info, err := b.HeadObject(ctx(t), "h", obsclient.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "line1\nline2", info.Metadata["note"])
 }

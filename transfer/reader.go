@@ -188,10 +188,13 @@ func (r *Reader) advanceLocked(off, end, first int64) {
 // the block to the Fetcher's readahead budget and returns nil when the
 // budget is exhausted. REQUIRES mu.
 func (r *Reader) blockLocked(i int64, prefetch bool) *call {
-	if e, ok := r.ahead[i]; ok && !e.c.failed() {
-		return e.c
+	if e, ok := r.ahead[i]; ok {
+		if !e.c.failed() {
+			return e.c
+		}
+		r.f.releaseAhead(e.held) // failed: fetch again
+		delete(r.ahead, i)
 	}
-	r.dropLocked(func(j int64) bool { return j == i })
 	key := cache.BlockKey{Object: r.pin.Key, ETag: r.cacheTag(), Index: i}
 	off := i * r.bs
 	n := min(r.bs, r.size-off)

@@ -372,3 +372,29 @@ func TestCommitModel(t *testing.T) {
 	t.Logf("commits %d failures %d uploaded %d copied %d", st.Commits, st.Failures, st.BytesUploaded, st.BytesCopied)
 	assert.Positive(t, st.BytesCopied)
 }
+
+// TestCommitVersionedBase: in a versioned bucket the base is pinned by
+// version id too; copies come from that version even after the key moved on.
+func TestCommitVersionedBase(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetVersioning(testBucket, "Enabled")
+	data := randBytes(50, 4*testPart)
+	info, err := e.srv.PutObject(testBucket, "v", data, obstest.ObjectInfo{})
+	require.NoError(t, err)
+	require.NotEmpty(t, info.VersionID)
+	base := &Base{Key: "v", ETag: trimQuotes(info.ETag), Size: int64(len(data)), VersionID: info.VersionID}
+	s := newSpoolWith(t, e, base, nil)
+	_, err = s.WriteAt([]byte("v2"), testPart+1)
+	require.NoError(t, err)
+	copy(data[testPart+1:], "v2")
+
+	u := NewUploader(e.b, UploaderConfig{PartSize: testPart})
+	res, err := u.Commit(context.Background(), "v", s, obsclient.WriteOptions{})
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.VersionID)
+	assert.NotEqual(t, info.VersionID, res.VersionID)
+	assert.Equal(t, res.VersionID, s.Base().VersionID)
+	assert.Equal(t, data, e.body(t, "v"))
+	assert.Equal(t, int64(2), e.requests("UploadPartCopy"))
+	assert.Len(t, e.srv.Versions(testBucket, "v"), 2)
+}

@@ -69,6 +69,10 @@ func run(args []string) error {
 
 // serve listens, announces the URL and shuts down cleanly on a signal.
 func serve(addr string, opts obstest.Options) error {
+	// Catch signals before announcing readiness, so a parent that signals
+	// right after reading the line always gets a clean shutdown.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	srv, err := obstest.NewUnstarted(opts)
 	if err != nil {
 		return err
@@ -82,8 +86,6 @@ func serve(addr string, opts obstest.Options) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Printf("obs-emulator listening on http://%s\n", ln.Addr())
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	select {
 	case err := <-errc:
 		return err

@@ -246,8 +246,7 @@ func handleGetConfig(rc *reqCtx) error {
 func handlePutConfig(rc *reqCtx) error {
 	sub := rc.configSub()
 	spec := configSpecs[sub]
-	needMD5 := spec.needMD5 && rc.hdr("content-sha256") == ""
-	data, err := rc.readSmallBody(1<<20, needMD5)
+	data, err := rc.readSmallBody(1<<20, spec.needMD5)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,9 @@
 // requests fail with a 500, a 503 SlowDown, any status, a connection reset,
 // a delay or a body truncated after the headers promised more; the same is
 // reachable as JSON at POST /-/faults (GET lists, DELETE clears) for tests
-// that run the emulator as a subprocess. The /-/ endpoints need no auth.
+// that run the emulator as a subprocess. Requests returns a journal of the
+// last 10000 requests (operation, key, query, headers, status, bytes), also
+// at GET /-/requests. The /-/ endpoints need no auth.
 //
 // # Test hooks
 //

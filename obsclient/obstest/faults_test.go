@@ -122,4 +122,20 @@ func TestStatsCountOperations(t *testing.T) {
 	assert.Equal(t, int64(2), s["GetObject"].BytesOut)
 	assert.Equal(t, int64(3), s["AppendObject"].BytesIn)
 	assert.Equal(t, int64(7), s.Total().Requests)
+
+	j := e.srv.Requests()
+	require.Len(t, j, 7)
+	assert.Equal(t, "GetObject", j[2].Op)
+	assert.Equal(t, "bytes=0-1", j[2].Header.Get("Range"))
+	assert.Equal(t, 206, j[2].Status)
+	assert.Empty(t, j[2].Header.Get("Authorization"))
+	assert.Equal(t, "append&position=0", j[5].Query)
+	resp, err := http.Get(e.srv.URL + "/-/requests")
+	require.NoError(t, err)
+	var viaHTTP []RequestRecord
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&viaHTTP))
+	resp.Body.Close()
+	assert.Len(t, viaHTTP, 7)
+	e.srv.ResetStats()
+	assert.Empty(t, e.srv.Requests())
 }

@@ -30,7 +30,10 @@ func (rc *reqCtx) receiveBody() (*blobRef, []byte, error) {
 	hr := newHashingReader(io.LimitReader(rc.r.Body, n), maxPut)
 	ref, err := rc.s.blobs.create(hr)
 	if err != nil {
-		return nil, nil, bodyError(err)
+		if hr.readErr != nil {
+			return nil, nil, bodyError(hr.readErr)
+		}
+		return nil, nil, err // storage failure: 500
 	}
 	sum := hr.sum()
 	switch {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -48,7 +50,8 @@ type reqCtx struct {
 func (s *Server) newReqCtx(w http.ResponseWriter, r *http.Request) *reqCtx {
 	now := s.now()
 	rc := &reqCtx{s: s, r: r, started: time.Now()}
-	rc.w = &respWriter{ResponseWriter: w, status: http.StatusOK}
+	rc.w = &respWriter{ResponseWriter: w, status: http.StatusOK, declared: -1}
+	rc.w.beforeLast = rc.account
 	rc.query = parseQuery(r.URL.RawQuery)
 	rc.in = &countingReader{r: r.Body}
 	r.Body = io.NopCloser(rc.in)
@@ -144,14 +147,31 @@ func (rc *reqCtx) recoverPanic() {
 	rc.fail(errInternal)
 }
 
-// finish records stats and logs the request.
+// finish records stats (unless already done when the last body byte was
+// about to be written) and logs the request.
 func (rc *reqCtx) finish() {
-	op := rc.op
-	if op == "" {
-		op = "Unknown"
+	if !rc.w.accounted {
+		rc.account(rc.w.n)
 	}
-	rc.s.stats.record(op, rc.in.n.Load(), rc.w.n, rc.w.status)
-	rc.s.logf("obstest: %s %s %s -> %d (%s)", op, rc.r.Method, rc.r.URL.RequestURI(), rc.w.status, time.Since(rc.started).Round(time.Microsecond))
+	rc.s.logf("obstest: %s %s %s -> %d (%s)", rc.opName(), rc.r.Method, rc.r.URL.RequestURI(), rc.w.status, time.Since(rc.started).Round(time.Microsecond))
+}
+
+// opName is the operation name for stats.
+func (rc *reqCtx) opName() string {
+	if rc.op == "" {
+		return "Unknown"
+	}
+	return rc.op
+}
+
+// account records the request in Stats and the journal with out bytes sent.
+// It runs before the last body byte leaves, so a client that has read a
+// whole response always finds it counted.
+func (rc *reqCtx) account(out int64) {
+	rc.w.accounted = true
+	op := rc.opName()
+	rc.s.stats.record(op, rc.in.n.Load(), out, rc.w.status)
+	rc.record(op, out)
 }
 
 // writeXML sends v as an XML document with status.
@@ -185,7 +205,8 @@ func (rc *reqCtx) readSmallBody(limit int64, needMD5 bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if needMD5 && want == nil {
+	sha := rc.r.Header.Get("Content-SHA256") // the SDK's alternative to Content-MD5
+	if needMD5 && want == nil && sha == "" {
 		return nil, errMissingMD5
 	}
 	data, err := io.ReadAll(io.LimitReader(rc.r.Body, limit+1))
@@ -200,7 +221,16 @@ func (rc *reqCtx) readSmallBody(limit int64, needMD5 bool) ([]byte, error) {
 			return nil, errBadDigest
 		}
 	}
+	if sha != "" && !sha256Matches(data, sha) {
+		return nil, errBadDigest
+	}
 	return data, nil
+}
+
+// sha256Matches accepts a Content-SHA256 in base64 or hex.
+func sha256Matches(data []byte, v string) bool {
+	sum := sha256.Sum256(data)
+	return v == base64.StdEncoding.EncodeToString(sum[:]) || strings.EqualFold(v, hex.EncodeToString(sum[:]))
 }
 
 // readXML decodes the request body into v (MalformedXML on failure).
@@ -283,6 +313,16 @@ type respWriter struct {
 	truncate    bool  // fault: cut the body after truncateAt bytes and drop the connection
 	truncateAt  int64 // <= 0 at WriteHeader: half the Content-Length
 	cut         bool
+	declared    int64             // Content-Length at WriteHeader, -1 if none
+	beforeLast  func(total int64) // called once, before the last declared body byte is written
+	accounted   bool              // beforeLast (or finish) has recorded the request
+}
+
+// aboutToWrite calls beforeLast when n more bytes complete the body.
+func (w *respWriter) aboutToWrite(n int64) {
+	if !w.accounted && w.declared >= 0 && w.n+n >= w.declared && w.beforeLast != nil {
+		w.beforeLast(w.n + n)
+	}
 }
 
 func (w *respWriter) WriteHeader(code int) {
@@ -291,9 +331,11 @@ func (w *respWriter) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
+	if cl, err := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64); err == nil {
+		w.declared = cl
+	}
 	if w.truncate && w.truncateAt <= 0 {
-		cl, _ := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64)
-		w.truncateAt = cl / 2
+		w.truncateAt = max(w.declared, 0) / 2
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -312,6 +354,7 @@ func (w *respWriter) Write(p []byte) (int, error) {
 		w.dropConn()
 		return n, net.ErrClosed
 	}
+	w.aboutToWrite(int64(len(p)))
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
 	return n, err
@@ -327,6 +370,9 @@ func (w *respWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.declared >= 0 {
+		w.aboutToWrite(w.declared - w.n)
 	}
 	n, err := rf.ReadFrom(r)
 	w.n += n

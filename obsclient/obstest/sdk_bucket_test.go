@@ -98,6 +98,8 @@ func TestSDKBucketConfigs(t *testing.T) {
 		tags := obs.BucketTagging{Tags: []obs.Tag{{Key: "team", Value: "storage"}}}
 		_, err = f.c.SetBucketTagging(&obs.SetBucketTaggingInput{Bucket: testBucket, BucketTagging: tags})
 		require.NoError(t, err)
+		_, err = f.c.SetBucketTagging(&obs.SetBucketTaggingInput{Bucket: testBucket, BucketTagging: tags, EnableSha256: true})
+		require.NoError(t, err, "Content-SHA256 replaces Content-MD5")
 		gt, err := f.c.GetBucketTagging(testBucket)
 		require.NoError(t, err)
 		require.Len(t, gt.Tags, 1)

@@ -5,6 +5,8 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -610,5 +612,61 @@ func TestSDKQuotaAndStorageInfo(t *testing.T) {
 		_, err = f.c.PutObject(in)
 		obsErr(t, err, 403, "InsufficientStorageSpace")
 		f.put(t, testBucket, "c", make([]byte, 50), nil)
+	})
+}
+
+func TestSDKResumableTransfer(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the SDK's own RoutinePool has a data race (obs/pool.go ShutDown vs dispatcher); run without -race")
+	}
+	forEachEnv(t, Options{Root: t.TempDir()}, func(t *testing.T, f *fixture) {
+		dir := t.TempDir()
+		src := filepath.Join(dir, "src.bin")
+		data := bytes.Repeat([]byte("resumable-"), 70*1024) // 700 KiB → 7 parts of 100 KiB
+		require.NoError(t, os.WriteFile(src, data, 0o644))
+		up := &obs.UploadFileInput{UploadFile: src, PartSize: minPartSize, TaskNum: 3}
+		up.Bucket, up.Key = testBucket, "transfer/file.bin"
+		out, err := f.c.UploadFile(up)
+		require.NoError(t, err)
+		assert.True(t, strings.HasSuffix(out.ETag, `-7"`), out.ETag)
+
+		dst := filepath.Join(dir, "dst.bin")
+		down := &obs.DownloadFileInput{DownloadFile: dst, PartSize: 128 * 1024, TaskNum: 3}
+		down.Bucket, down.Key = testBucket, "transfer/file.bin"
+		_, err = f.c.DownloadFile(down)
+		require.NoError(t, err)
+		got, err := os.ReadFile(dst)
+		require.NoError(t, err)
+		assert.Equal(t, md5hex(data), md5hex(got))
+		s := f.srv.Stats()
+		assert.Equal(t, int64(7), s["UploadPart"].Requests)
+		assert.GreaterOrEqual(t, s["GetObject"].Requests, int64(6), "ranged parallel GETs")
+	})
+}
+
+func TestSDKVersionedBatchDelete(t *testing.T) {
+	forEachEnv(t, Options{Versioned: true}, func(t *testing.T, f *fixture) {
+		v1 := f.put(t, testBucket, "a", []byte("1"), nil).VersionId
+		f.put(t, testBucket, "b", []byte("2"), nil)
+		del := &obs.DeleteObjectsInput{Bucket: testBucket}
+		del.Objects = []obs.ObjectToDelete{{Key: "a", VersionId: v1}, {Key: "b"}}
+		res, err := f.c.DeleteObjects(del)
+		require.NoError(t, err)
+		require.Len(t, res.Deleteds, 2)
+		byKey := map[string]obs.Deleted{}
+		for _, d := range res.Deleteds {
+			byKey[d.Key] = d
+		}
+		assert.Equal(t, v1, byKey["a"].VersionId)
+		assert.False(t, byKey["a"].DeleteMarker, "deleting a version removes it")
+		assert.True(t, byKey["b"].DeleteMarker, "deleting the latest adds a marker")
+		assert.NotEmpty(t, byKey["b"].DeleteMarkerVersionId)
+		assert.Empty(t, f.srv.Versions(testBucket, "a"))
+		assert.Len(t, f.srv.Versions(testBucket, "b"), 2)
+
+		m, err := f.c.GetObjectMetadata(&obs.GetObjectMetadataInput{Bucket: testBucket, Key: "b",
+			VersionId: f.srv.Versions(testBucket, "b")[1].VersionID})
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), m.ContentLength)
 	})
 }

@@ -23,7 +23,7 @@ type Options struct {
 	Buckets       []string
 	FSBuckets     []string // parallel-file-system buckets (x-obs-fs-file-interface: Enabled)
 	Versioned     bool     // start every bucket with versioning Enabled
-	Root          string   // when set, object bodies are files under Root/blobs
+	Root          string   // when set, object bodies are files under Root/blobs-* (removed by Close)
 	Region        string   // default "cn-north-4"
 	OwnerID       string   // owner/domain id in ACLs and listings
 	// Domains are endpoint host names (e.g. "obs.example.test"): a Host
@@ -43,12 +43,13 @@ type Server struct {
 	// URL is the base URL (http://127.0.0.1:PORT) when started by New.
 	URL string
 
-	opts   Options
-	blobs  blobStore
-	ids    idGen
-	stats  statsRegistry
-	faults faultSet
-	hs     *httptest.Server
+	opts    Options
+	blobs   blobStore
+	ids     idGen
+	stats   statsRegistry
+	journal journal
+	faults  faultSet
+	hs      *httptest.Server
 
 	mu sync.RWMutex
 	// GUARDED_BY(mu):
@@ -340,6 +341,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) bool {
 		s.serveStats(w, r)
 	case "/-/faults":
 		s.serveFaults(w, r)
+	case "/-/requests":
+		s.serveRequests(w, r)
 	case "/-/health":
 		w.WriteHeader(http.StatusOK)
 	default:

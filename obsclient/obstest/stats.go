@@ -64,11 +64,14 @@ func (s *Server) Stats() Stats {
 	return out
 }
 
-// ResetStats zeroes all counters.
+// ResetStats zeroes all counters and clears the request journal.
 func (s *Server) ResetStats() {
 	s.stats.mu.Lock()
 	s.stats.ops = nil
 	s.stats.mu.Unlock()
+	s.journal.mu.Lock()
+	s.journal.records = nil
+	s.journal.mu.Unlock()
 }
 
 // serveStats answers GET /-/stats (JSON snapshot) and DELETE /-/stats (reset).

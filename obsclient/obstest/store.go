@@ -206,10 +206,11 @@ var errTooLarge = errors.New("body exceeds limit")
 // hashingReader computes the MD5 of everything read through it and fails once
 // more than limit bytes were read.
 type hashingReader struct {
-	r     io.Reader
-	h     hash.Hash
-	n     int64
-	limit int64
+	r       io.Reader
+	h       hash.Hash
+	n       int64
+	limit   int64
+	readErr error // first failure of the source (not io.EOF)
 }
 
 func newHashingReader(r io.Reader, limit int64) *hashingReader {
@@ -221,7 +222,10 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	h.h.Write(p[:n])
 	h.n += int64(n)
 	if h.n > h.limit {
-		return n, errTooLarge
+		err = errTooLarge
+	}
+	if err != nil && err != io.EOF && h.readErr == nil {
+		h.readErr = err
 	}
 	return n, err
 }

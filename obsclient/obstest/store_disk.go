@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 )
 
-// diskStore keeps each blob in its own file under dir, so multi-GiB bodies
-// never sit in memory. Object metadata stays in memory: the emulator does not
+// diskStore keeps each blob in its own file under dir (Root/blobs-*), so
+// multi-GiB bodies never sit in memory. Object metadata stays in memory: the emulator does not
 // persist state across restarts. Files are removed when their last reference
 // goes away and the whole directory on close.
 type diskStore struct {
@@ -17,13 +17,14 @@ type diskStore struct {
 	seq atomic.Uint64
 }
 
-// newDiskStore prepares root/blobs (emptying leftovers of a previous run).
+// newDiskStore creates a fresh blob directory under root (one per server,
+// so several emulators may share a root).
 func newDiskStore(root string) (*diskStore, error) {
-	dir := filepath.Join(root, "blobs")
-	if err := os.RemoveAll(dir); err != nil {
+	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := os.MkdirTemp(root, "blobs-")
+	if err != nil {
 		return nil, err
 	}
 	return &diskStore{dir: dir}, nil

@@ -28,7 +28,7 @@ func ioNopCloser(r io.Reader) io.ReadCloser { return io.NopCloser(r) }
 // countFiles counts the blob files under root.
 func countFiles(root string) int {
 	n := 0
-	_ = filepath.Walk(filepath.Join(root, "blobs"), func(_ string, info os.FileInfo, err error) error {
+	_ = filepath.Walk(root, func(_ string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
 			n++
 		}
