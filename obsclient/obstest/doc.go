@@ -22,7 +22,9 @@
 // append, multipart, versioning with delete markers, storage classes with
 // restore of COLD objects, ACLs in the OBS and S3 forms, object and bucket
 // tagging, quota, storage info and the bucket configuration documents, and
-// the parallel-file-system extensions (rename, truncate, modify). Responses
+// the parallel-file-system extensions (rename, truncate, modify). Unsigned
+// requests are 403 AccessDenied unless a public-read ACL or a bucket policy
+// statement for everyone allows them (policy.go). Responses
 // use the request's dialect: x-obs-* headers and the OBS namespace for OBS
 // signatures and anonymous requests, x-amz-* and the S3 namespace for V2/V4.
 // Where real clients legitimately differ the emulator accepts each form and

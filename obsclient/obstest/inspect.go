@@ -123,22 +123,26 @@ func (s *Server) Usage(bucketName string) (bytes, objects int64) {
 	return b.used, b.count
 }
 
-// authorizeAnonymous lets unsigned requests through only where an ACL makes
-// the target public-read.
+// authorizeAnonymous lets unsigned requests through only where an ACL or
+// the bucket policy makes the target public (policy.go).
 func (rc *reqCtx) authorizeAnonymous() error {
 	if rc.b == nil {
 		return errAccessDenied
 	}
 	rc.b.mu.RLock()
 	defer rc.b.mu.RUnlock()
+	policy := rc.b.configs["policy"]
 	switch rc.op {
 	case "ListObjects", "ListObjectsV2", "HeadBucket":
-		if rc.b.acl.publicRead() {
+		if rc.b.acl.publicRead() || policyAllowsAnonymous(policy, "ListBucket", rc.bucketName) {
 			return nil
 		}
 	case "GetObject", "HeadObject":
 		v, err := rc.b.find(rc.key, rc.query.Get("versionId"))
 		if err == nil && (v.acl.publicRead() || (rc.b.acl.Delivered && rc.b.acl.publicRead())) {
+			return nil
+		}
+		if policyAllowsAnonymous(policy, "GetObject", rc.bucketName+"/"+rc.key) {
 			return nil
 		}
 	}

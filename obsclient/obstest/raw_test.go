@@ -555,3 +555,24 @@ func TestObjectTaggingAndAppendLimit(t *testing.T) {
 		assert.Equal(t, "ObjectNotAppendable", errCode(body))
 	})
 }
+
+func TestPolicyEvaluation(t *testing.T) {
+	doc := `{"Statement":[
+		{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/pub/*"},
+		{"Effect":"Deny","Principal":{"AWS":"*"},"Action":["*"],"Resource":["b/pub/secret*"]},
+		{"Effect":"Allow","Principal":{"ID":["*"]},"Action":["ListBucket"],"Resource":["b"]},
+		{"Effect":"Allow","Principal":"*","Action":"GetObject","Resource":"b/cond/*","Condition":{"IpAddress":{}}}]}`
+	for _, c := range []struct {
+		action, res string
+		want        bool
+	}{
+		{"GetObject", "b/pub/a.txt", true},
+		{"GetObject", "b/pub/secret.txt", false},
+		{"GetObject", "b/other", false},
+		{"ListBucket", "b", true},
+		{"GetObject", "b/cond/x", false},
+	} {
+		assert.Equal(t, c.want, policyAllowsAnonymous([]byte(doc), c.action, c.res), c.res)
+	}
+	assert.False(t, policyAllowsAnonymous(nil, "GetObject", "b/x"))
+}

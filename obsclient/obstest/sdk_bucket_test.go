@@ -193,6 +193,15 @@ func TestSDKAnonymous(t *testing.T) {
 		assert.Equal(t, "hello", body)
 		resp, _ = doURL(t, client, http.MethodGet, base, nil, "")
 		assert.Equal(t, 403, resp.StatusCode, "anonymous listing of a private bucket")
+
+		policy := `{"Statement":[{"Effect":"Allow","Principal":{"ID":["*"]},"Action":["GetObject"],"Resource":["` + testBucket + `/pri*"]}]}`
+		_, err := f.c.SetBucketPolicy(&obs.SetBucketPolicyInput{Bucket: testBucket, Policy: policy})
+		require.NoError(t, err)
+		resp, body = doURL(t, client, http.MethodGet, base+"private", nil, "")
+		assert.Equal(t, 200, resp.StatusCode, "a public-read policy opens matching keys")
+		assert.Equal(t, "secret", body)
+		resp, _ = doURL(t, client, http.MethodGet, base, nil, "")
+		assert.Equal(t, 403, resp.StatusCode, "the policy does not grant ListBucket")
 	})
 }
 
