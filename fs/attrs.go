@@ -48,6 +48,7 @@ type objAttr struct {
 	Size                uint64
 	Mtime, Ctime, Atime time.Time
 	ETag                string
+	ContentType         string // kept across metadata rewrites
 	// User holds the custom metadata that is not a POSIX key (user.* xattrs).
 	User map[string]string
 	// Complete is false for attributes from a listing (no metadata yet).
@@ -74,7 +75,7 @@ func (a objAttr) isSymlink() bool { return a.Mode&syscall.S_IFMT == syscall.S_IF
 // info zero apart from maybe LastModified).
 func attrFromInfo(info obsclient.ObjectInfo, dir bool, d attrDefaults) objAttr {
 	a := objAttr{UID: d.UID, GID: d.GID, Size: uint64(info.Size), Mtime: info.LastModified, ETag: info.ETag,
-		Complete: info.Metadata != nil}
+		ContentType: info.ContentType, Complete: info.Metadata != nil}
 	a.Mode = d.fileMode()
 	if dir {
 		a.Mode, a.Size = d.dirMode(), 0

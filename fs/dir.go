@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"mime"
+	"path"
 	"syscall"
 	"time"
 
@@ -44,8 +46,10 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	if en := f.checkWritable(); en != 0 {
 		return nil, en
 	}
-	dir, _ := n.path()
-	p := joinPath(dir, name)
+	p, en := n.childPath(name)
+	if en != 0 {
+		return nil, en
+	}
 	dk := f.ns.dirKey(p)
 	if len(dk) > maxKeyLen {
 		return nil, syscall.ENAMETOOLONG
@@ -62,7 +66,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 
 // created updates the caches after p appeared with key key.
 func (f *FS) created(p, key string, a objAttr) {
-	f.meta.Invalidate(key)
+	f.invalidate(key)
 	f.meta.Negative.Delete(f.ns.fileKey(p))
 	f.meta.Attrs.Put(key, a)
 }
@@ -73,8 +77,10 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if en := f.checkWritable(); en != 0 {
 		return en
 	}
-	dir, _ := n.path()
-	p := joinPath(dir, name)
+	p, en := n.childPath(name)
+	if en != 0 {
+		return en
+	}
 	dk := f.ns.dirKey(p)
 	if en := f.checkEmpty(ctx, p); en != 0 {
 		return en
@@ -108,9 +114,9 @@ func (f *FS) checkEmpty(ctx context.Context, p string) syscall.Errno {
 func (f *FS) removed(parent *node, name, p string, dir bool) {
 	key := f.ns.fileKey(p)
 	if dir {
-		f.meta.InvalidatePrefix(f.ns.dirKey(p))
+		f.invalidatePrefix(f.ns.dirKey(p))
 	}
-	f.meta.Invalidate(key)
+	f.invalidate(key)
 	f.meta.Attrs.Delete(f.ns.dirKey(p))
 	if !dir {
 		// Known absent (a directory of that name would have shadowed the
@@ -161,12 +167,15 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if en := f.checkWritable(); en != 0 {
 		return nil, nil, 0, en
 	}
-	dir, _ := n.path()
-	p := joinPath(dir, name)
+	p, en := n.childPath(name)
+	if en != 0 {
+		return nil, nil, 0, en
+	}
 	if len(f.ns.fileKey(p)) > maxKeyLen {
 		return nil, nil, 0, syscall.ENAMETOOLONG
 	}
 	a := f.newAttr(ctx, syscall.S_IFREG|mode&07777)
+	a.ContentType = mime.TypeByExtension(path.Ext(name))
 	f.forgetIno(p, false) // a new file gets a new inode number
 	ch := n.child(ctx, name, p, a)
 	w, en := ch.ensureWriter(ctx, true)
@@ -178,7 +187,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	ch.attr = a
 	ch.opens++
 	ch.mu.Unlock()
-	f.meta.Invalidate(f.ns.fileKey(p))
+	f.invalidate(f.ns.fileKey(p))
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, &handle{n: ch, write: true}, 0, 0
 }
@@ -190,8 +199,10 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if en := f.checkWritable(); en != 0 {
 		return en
 	}
-	dir, _ := n.path()
-	p := joinPath(dir, name)
+	p, en := n.childPath(name)
+	if en != 0 {
+		return en
+	}
 	key := f.ns.fileKey(p)
 	if !n.pendingChild(name) {
 		n.keepParent(ctx)
@@ -220,8 +231,10 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if en := f.checkWritable(); en != 0 {
 		return nil, en
 	}
-	dir, _ := n.path()
-	p := joinPath(dir, name)
+	p, en := n.childPath(name)
+	if en != 0 {
+		return nil, en
+	}
 	key := f.ns.fileKey(p)
 	a := f.newAttr(ctx, syscall.S_IFLNK|0777)
 	a.Size = uint64(len(target))
@@ -249,9 +262,12 @@ func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 	if t != "" {
 		return []byte(t), 0
 	}
-	p, _ := n.path()
+	p, ok := n.path()
+	if !ok {
+		return nil, syscall.ENOENT
+	}
 	key := f.ns.fileKey(p)
-	r, err := f.st.GetObject(ctx, key, obsclient.GetOptions{})
+	r, err := f.st.GetObject(ctx, key, f.getOptions())
 	if err != nil {
 		return nil, f.errno("readlink", key, err)
 	}
@@ -281,8 +297,10 @@ func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 	if en := f.checkWritable(); en != 0 {
 		return nil, en
 	}
-	dir, _ := n.path()
-	p := joinPath(dir, name)
+	p, en := n.childPath(name)
+	if en != 0 {
+		return nil, en
+	}
 	key := f.ns.fileKey(p)
 	a := f.newAttr(ctx, mode)
 	res, err := f.st.PutObject(ctx, key, emptyBody(), 0, f.writeOptions(a))

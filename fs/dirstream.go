@@ -101,6 +101,16 @@ func (s *dirStream) fill() {
 		s.finished = true
 		return
 	}
+	first := !s.started
+	s.started = true
+	if first {
+		if ents, ok := s.f.meta.Dirs.Get(s.dk); ok {
+			s.buf, s.more = slices.Clone(ents), false
+			s.f.prefetch(s.path, s.buf)
+			return
+		}
+	}
+	gen := s.f.listGen.Load()
 	ctx := context.Background()
 	res, err := s.f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: s.dk, Delimiter: "/", Marker: s.marker, MaxKeys: listPageSize})
 	if err != nil {
@@ -109,7 +119,19 @@ func (s *dirStream) fill() {
 	}
 	s.marker, s.more = res.NextMarker, res.IsTruncated && res.NextMarker != ""
 	s.buf = s.merger.add(res)
+	if first && !s.more {
+		s.buf = append(s.buf, s.merger.finish()...)
+		s.f.storeListing(s.dk, s.buf, gen)
+	}
 	s.f.prefetch(s.path, s.buf)
+}
+
+// storeListing caches a complete one-page listing, unless the caches were
+// invalidated since it was requested.
+func (f *FS) storeListing(dk string, ents []listEntry, gen uint64) {
+	if f.listGen.Load() == gen {
+		f.meta.Dirs.Put(dk, slices.Clone(ents))
+	}
 }
 
 func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {

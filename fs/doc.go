@@ -55,7 +55,8 @@
 //
 // # Concurrency
 //
-// Lock order: writeState.commitMu → writeState.mu → node.mu → FS mutexes.
+// Lock order: handle.rmu → writeState.commitMu → writeState.mu → node.mu →
+// FS mutexes.
 // No lock of ours is held while calling into go-fuse (tree changes,
 // notifications) or while waiting on the network, except writeState.mu
 // (read-held by a commit, so writes wait for an upload to finish). Panics in

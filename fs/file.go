@@ -65,6 +65,9 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	defer n.mu.Unlock()
 	n.opens++
 	h := &handle{n: n, write: write, etag: n.attr.ETag, size: n.attr.Size}
+	if p, ok := n.pathLocked(); ok {
+		h.rdKey = n.fsys.ns.fileKey(p)
+	}
 	return h, n.cacheFlagsLocked(), 0
 }
 
@@ -143,10 +146,12 @@ func (h *handle) readRemote(ctx context.Context, dest []byte, off int64) (fuse.R
 // reader returns the handle's reader for the node's current key.
 func (h *handle) reader() (*transfer.Reader, string) {
 	f := h.n.fsys
-	p, _ := h.n.path()
-	key := f.ns.fileKey(p)
 	h.rmu.Lock()
 	defer h.rmu.Unlock()
+	key := h.rdKey // an unlinked file keeps reading what it was
+	if p, ok := h.n.path(); ok {
+		key = f.ns.fileKey(p)
+	}
 	if h.rd == nil || h.rdKey != key {
 		if h.rd != nil {
 			_ = h.rd.Close()
@@ -248,7 +253,7 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 		return en
 	}
 	if sz, ok := in.GetSize(); ok {
-		if en := n.truncate(ctx, sz); en != 0 {
+		if en := n.truncate(ctx, sz, fh != nil); en != 0 {
 			return en
 		}
 	}
@@ -258,15 +263,21 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 	return n.Getattr(ctx, fh, out)
 }
 
-// truncate changes the size; without an open writer it commits at once.
-func (n *node) truncate(ctx context.Context, size uint64) syscall.Errno {
+// truncate changes the size. Through a handle (ftruncate) the change is
+// committed with the handle's data at close; otherwise (truncate(2)) at once.
+func (n *node) truncate(ctx context.Context, size uint64, viaHandle bool) syscall.Errno {
 	if n.IsDir() {
 		return syscall.EISDIR
 	}
 	n.mu.Lock()
-	had := n.w != nil
-	cur := n.attr.Size
+	had, cur := n.w != nil, n.attr.Size
+	if !viaHandle {
+		n.opens++ // keeps the write state alive until this call ends
+	}
 	n.mu.Unlock()
+	if !viaHandle {
+		defer n.release()
+	}
 	if !had && size == cur {
 		return 0
 	}
@@ -279,13 +290,9 @@ func (n *node) truncate(ctx context.Context, size uint64) syscall.Errno {
 			return en
 		}
 	}
-	if had {
+	if viaHandle {
 		return 0
 	}
-	n.mu.Lock()
-	n.opens++ // held by this call, dropped by release
-	n.mu.Unlock()
-	defer n.release()
 	return n.commit(ctx)
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -61,7 +62,10 @@ type FS struct {
 	defs    attrDefaults
 	log     *zap.Logger
 	ttl     time.Duration // effective cache TTL (0 = no caching)
-	meta    *cache.Meta[objAttr, struct{}]
+	meta    *cache.Meta[objAttr, []listEntry]
+	// listGen counts invalidations; a listing stored in meta.Dirs must not
+	// predate any (it would resurrect a stale view of the directory).
+	listGen atomic.Uint64
 	root    *node
 	pfs     bool // parallel file system: native rename
 	born    time.Time
@@ -130,7 +134,7 @@ func newFS(st store, o Options) (*FS, error) {
 		}
 	}
 	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger})
-	f.meta = cache.NewMeta[objAttr, struct{}](cache.MetaConfig{TTL: f.ttl, MaxEntries: o.MaxStatCacheEntries})
+	f.meta = cache.NewMeta[objAttr, []listEntry](cache.MetaConfig{TTL: f.ttl, MaxEntries: o.MaxStatCacheEntries})
 	f.root = &node{fsys: f}
 	f.root.attr = f.rootAttr()
 	return f, nil
@@ -206,6 +210,19 @@ func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 func (f *FS) panicHandler(v any) fuse.Status {
 	f.log.Error("panic in FUSE operation", zap.Any("panic", v), zap.Stack("stack"))
 	return fuse.EIO
+}
+
+// invalidate drops what the caches know about key and its directory's
+// listing.
+func (f *FS) invalidate(key string) {
+	f.listGen.Add(1)
+	f.meta.Invalidate(key)
+}
+
+// invalidatePrefix drops everything cached under prefix.
+func (f *FS) invalidatePrefix(prefix string) {
+	f.listGen.Add(1)
+	f.meta.InvalidatePrefix(prefix)
 }
 
 // recoverBackground logs a panic of a background goroutine instead of

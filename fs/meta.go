@@ -115,7 +115,7 @@ func (n *node) persistMeta(ctx context.Context, a objAttr) syscall.Errno {
 		_, err = f.st.PutObject(ctx, key, emptyBody(), 0, f.writeOptions(a))
 		a.Implicit = false
 	} else {
-		err = f.st.SetObjectMetadata(ctx, key, obsclient.MetadataReplace, f.writeOptions(a))
+		err = f.st.SetObjectMetadata(ctx, key, obsclient.MetadataReplace, metaOptions(a))
 	}
 	if err != nil {
 		return f.errno("setattr", key, err)

@@ -38,6 +38,8 @@ type env struct {
 	server *fuse.Server
 	// wrap, when set, wraps the bucket seen by the mount (counting, faults).
 	wrap func(store) store
+	// extra mount options for the next mount.
+	extra []string
 }
 
 // newEnv starts an emulator with a plain and a PFS bucket.
@@ -89,7 +91,7 @@ func (e *env) mount(o Options) string {
 		f.up = transfer.NewUploader(f.st, transfer.UploaderConfig{PartSize: f.opts.MultipartSize, Concurrency: f.opts.ParallelCount})
 	}
 	mnt := e.t.TempDir()
-	server, err := f.Mount(mnt, MountConfig{FsName: "obsfs:" + e.bucket, Debug: os.Getenv("OBSFS_FUSE_DEBUG") != ""})
+	server, err := f.Mount(mnt, MountConfig{FsName: "obsfs:" + e.bucket, Debug: os.Getenv("OBSFS_FUSE_DEBUG") != "", ExtraOptions: e.extra})
 	if err != nil {
 		e.t.Fatalf("mount: %v", err)
 	}

@@ -4,7 +4,8 @@ package fs
 // mode tells go-fuse which it is). Methods are thin adapters from go-fuse to
 // the logic in namespace.go, attrs.go, stat.go and the write state.
 //
-// LOCK ORDER: writeState.commitMu → writeState.mu → node.mu → FS mutexes.
+// LOCK ORDER: handle.rmu → writeState.commitMu → writeState.mu → node.mu →
+// FS mutexes.
 // No lock is held across a call into go-fuse that may call back.
 
 import (
@@ -60,6 +61,15 @@ func (n *node) pathOrDeleted() string {
 	return "(deleted)"
 }
 
+// childPath is the path of child name, or ENOENT once n is deleted.
+func (n *node) childPath(name string) (string, syscall.Errno) {
+	dir, ok := n.path()
+	if !ok {
+		return "", syscall.ENOENT
+	}
+	return joinPath(dir, name), 0
+}
+
 // key is the object key of the node: the marker prefix for a directory.
 func (n *node) key(p string) string {
 	if n.IsDir() {
@@ -71,8 +81,10 @@ func (n *node) key(p string) string {
 // Lookup finds a child: local state first, then caches and server.
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	f := n.fsys
-	dir, _ := n.path()
-	p := joinPath(dir, name)
+	p, en := n.childPath(name)
+	if en != 0 {
+		return nil, en
+	}
 	if ch := n.localChild(name); ch != nil {
 		a := ch.localAttr()
 		f.fillEntry(ch, a, out)

@@ -457,6 +457,7 @@ func TestXattrs(t *testing.T) {
 func TestReadOnlyMount(t *testing.T) {
 	e := newEnv(t)
 	e.put("f", "ro", nil)
+	e.extra = []string{"ro"} // what cmd/obsfs adds for -o ro
 	e.mount(Options{ReadOnly: true})
 	if got := mustRead(t, e.path("f")); got != "ro" {
 		t.Fatalf("f = %q", got)
@@ -825,5 +826,71 @@ func TestFsyncDirectory(t *testing.T) {
 			t.Fatalf("fsync %s: %v", p, err)
 		}
 		fh.Close()
+	}
+}
+
+func TestChmodKeepsContentTypeAndClass(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.srv.PutObject(e.bucket, "page.html", []byte("<p>"), obstest.ObjectInfo{
+		Headers: map[string]string{"Content-Type": "text/html"}, StorageClass: "WARM"}); err != nil {
+		t.Fatal(err)
+	}
+	e.mount(Options{StorageClass: "COLD"})
+	if err := os.Chmod(e.path("page.html"), 0600); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := e.srv.Object(e.bucket, "page.html")
+	if info.Headers["Content-Type"] != "text/html" || info.StorageClass != "WARM" || info.Metadata["mode"] != fmt.Sprint(syscall.S_IFREG|0600) {
+		t.Fatalf("after chmod: %+v", info)
+	}
+}
+
+func TestListingCache(t *testing.T) {
+	e := newEnv(t)
+	e.put("d/a", "a", nil)
+	e.mount(Options{StatCacheTTL: 300 * time.Millisecond})
+	if got := strings.Join(readDirNames(t, e.path("d")), " "); got != "a" {
+		t.Fatalf("ls = %q", got)
+	}
+	e.srv.ResetStats()
+	e.put("d/remote", "r", nil)
+	if got := strings.Join(readDirNames(t, e.path("d")), " "); got != "a" {
+		t.Fatalf("cached ls = %q", got)
+	}
+	if n := e.srv.Stats()["ListObjects"].Requests; n != 0 {
+		t.Fatalf("cached ls cost %d LISTs", n)
+	}
+	mustWrite(t, e.path("d/local"), "l") // own changes show at once
+	if got := strings.Join(readDirNames(t, e.path("d")), " "); got != "a local remote" {
+		t.Fatalf("ls after local create = %q", got)
+	}
+	e.put("d/remote2", "r", nil)
+	time.Sleep(400 * time.Millisecond) // others' changes within the TTL
+	if got := strings.Join(readDirNames(t, e.path("d")), " "); got != "a local remote remote2" {
+		t.Fatalf("ls after TTL = %q", got)
+	}
+}
+
+func TestDeletedDirectoryStaysDeleted(t *testing.T) {
+	e := newEnv(t)
+	e.mount(Options{})
+	if err := os.Mkdir(e.path("d"), 0755); err != nil {
+		t.Fatal(err)
+	}
+	dfd, err := unix.Open(e.path("d"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
+	if err := os.Remove(e.path("d")); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Openat(dfd, "x", unix.O_CREAT|unix.O_WRONLY, 0644)
+	if err == nil {
+		unix.Close(fd)
+		t.Fatal("created a file in a removed directory")
+	}
+	if keys := e.srv.Keys(e.bucket, ""); len(keys) != 0 {
+		t.Fatalf("keys %v", keys)
 	}
 }

@@ -9,6 +9,7 @@ package fs
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,9 +43,14 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if !ok {
 		return syscall.EXDEV
 	}
-	srcDir, _ := n.path()
-	dstDir, _ := np.path()
-	from, to := joinPath(srcDir, name), joinPath(dstDir, newName)
+	from, en := n.childPath(name)
+	if en != 0 {
+		return en
+	}
+	to, en := np.childPath(newName)
+	if en != 0 {
+		return en
+	}
 	if from == to {
 		return 0
 	}
@@ -52,11 +58,12 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if en != 0 {
 		return en
 	}
-	if en := f.prepareTarget(ctx, np, newName, to, src.isDir(), flags); en != 0 {
+	targetDir, en := f.prepareTarget(ctx, np, newName, to, src.isDir(), flags)
+	if en != 0 {
 		return en
 	}
 	if src.isDir() {
-		en = f.renameDir(ctx, n, from, to)
+		en = f.renameDir(ctx, n, from, to, targetDir)
 	} else {
 		en = f.renameFile(ctx, n, name, from, to)
 	}
@@ -79,34 +86,29 @@ func (n *node) entryAttr(ctx context.Context, name, p string) (objAttr, syscall.
 	return a, 0
 }
 
-// prepareTarget applies the overwrite rules and clears an empty target
-// directory's marker.
-func (f *FS) prepareTarget(ctx context.Context, np *node, newName, to string, srcDir bool, flags uint32) syscall.Errno {
+// prepareTarget applies the overwrite rules; targetDir reports an (empty)
+// directory being replaced.
+func (f *FS) prepareTarget(ctx context.Context, np *node, newName, to string, srcDir bool, flags uint32) (targetDir bool, en syscall.Errno) {
 	dst, en := np.entryAttr(ctx, newName, to)
 	if en == syscall.ENOENT {
-		return 0
+		return false, 0
 	}
 	if en != 0 {
-		return en
+		return false, en
 	}
 	switch {
 	case flags&renameNoreplace != 0:
-		return syscall.EEXIST
+		return false, syscall.EEXIST
 	case srcDir && !dst.isDir():
-		return syscall.ENOTDIR
+		return false, syscall.ENOTDIR
 	case !srcDir && dst.isDir():
-		return syscall.EISDIR
+		return false, syscall.EISDIR
 	case !dst.isDir():
-		return 0 // the copy replaces the file
+		return false, 0 // the copy replaces the file
 	}
-	if en := f.checkEmpty(ctx, to); en != 0 {
-		return en
-	}
-	dk := f.ns.dirKey(to)
-	if _, err := f.st.DeleteObject(ctx, dk, ""); err != nil && !obsclient.IsNotFound(err) {
-		return f.errno("rename", dk, err)
-	}
-	return 0
+	// An empty target directory keeps its marker until the copies land
+	// (the source's marker, if any, replaces it), so a failure loses it not.
+	return true, f.checkEmpty(ctx, to)
 }
 
 // renameFile moves one object (or only local state, if never committed).
@@ -147,7 +149,7 @@ func (n *node) rebase(ctx context.Context, key string) {
 	if w == nil {
 		return
 	}
-	info, err := f.st.HeadObject(ctx, key, obsclient.GetOptions{})
+	info, err := f.st.HeadObject(ctx, key, f.getOptions())
 	if err != nil {
 		f.log.Warn("rebase after rename", zap.String("key", key), zap.Error(err))
 		return
@@ -190,7 +192,7 @@ func (f *FS) moveKey(ctx context.Context, from, to string) error {
 }
 
 // renameDir moves every key under from/ to to/.
-func (f *FS) renameDir(ctx context.Context, parent *node, from, to string) (en syscall.Errno) {
+func (f *FS) renameDir(ctx context.Context, parent *node, from, to string, targetDir bool) (en syscall.Errno) {
 	open := f.writersUnder(from)
 	for _, d := range open {
 		if en := d.commit(ctx); en != 0 {
@@ -219,7 +221,7 @@ func (f *FS) renameDir(ctx context.Context, parent *node, from, to string) (en s
 	if err != nil {
 		return f.errno("rename", fk, err)
 	}
-	if err := f.copyAll(ctx, keys, fk, tk); err != nil {
+	if err := f.copyAll(ctx, keys, fk, tk, targetDir); err != nil {
 		return f.errno("rename", fk, err)
 	}
 	if err := f.deleteAll(ctx, keys); err != nil {
@@ -248,37 +250,49 @@ func (f *FS) listAll(ctx context.Context, prefix string) ([]string, error) {
 }
 
 // copyAll copies keys from one prefix to another in parallel. On failure
-// it deletes the copies it made and returns the first error.
-func (f *FS) copyAll(ctx context.Context, keys []string, from, to string) error {
-	ctx, cancel := context.WithCancel(ctx)
+// it deletes every copy it attempted (a cancelled request may still have
+// landed) except the marker of a target directory that existed before
+// (keepMarker), and returns the first error.
+func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMarker bool) error {
+	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		mu       sync.Mutex
-		done     []string
-		firstErr error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, f.opts.ParallelCount)
+		mu        sync.Mutex
+		attempted []string
+		firstErr  error
+		wg        sync.WaitGroup
+		sem       = make(chan struct{}, f.opts.ParallelCount)
 	)
 	for _, k := range keys {
 		sem <- struct{}{}
+		if cctx.Err() != nil {
+			<-sem
+			break
+		}
+		dst := to + k[len(from):]
+		mu.Lock()
+		attempted = append(attempted, dst)
+		mu.Unlock()
 		wg.Add(1)
-		go func(k string) {
+		go func(k, dst string) {
 			defer func() { <-sem; wg.Done() }()
-			dst := to + k[len(from):]
-			_, err := f.st.CopyObject(ctx, dst, obsclient.CopySource{Key: k}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				done = append(done, dst)
-			} else if firstErr == nil {
-				firstErr = err
-				cancel()
+			_, err := f.st.CopyObject(cctx, dst, obsclient.CopySource{Key: k}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
 			}
-		}(k)
+		}(k, dst)
 	}
 	wg.Wait()
 	if firstErr != nil {
-		_ = f.deleteAll(context.WithoutCancel(ctx), done)
+		undo := slices.DeleteFunc(attempted, func(k string) bool { return keepMarker && k == to })
+		if err := f.deleteAll(context.WithoutCancel(ctx), undo); err != nil {
+			f.log.Warn("rename: removing partial copies", zap.String("prefix", to), zap.Error(err))
+		}
 	}
 	return firstErr
 }
@@ -308,8 +322,8 @@ func (f *FS) renamed(np *node, newName, from, to string, dir bool) {
 	}
 	f.moveIno(from, to)
 	for _, p := range []string{from, to} {
-		f.meta.Invalidate(f.ns.fileKey(p))
-		f.meta.InvalidatePrefix(f.ns.dirKey(p))
+		f.invalidate(f.ns.fileKey(p))
+		f.invalidatePrefix(f.ns.dirKey(p))
 	}
 	if !dir {
 		f.meta.Negative.Put(f.ns.fileKey(from), struct{}{})

@@ -54,7 +54,7 @@ func (f *FS) statRemote(ctx context.Context, p string) (objAttr, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		info, headErr = f.st.HeadObject(ctx, fk, obsclient.GetOptions{})
+		info, headErr = f.st.HeadObject(ctx, fk, f.getOptions())
 	}()
 	list, listErr := f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: dk, MaxKeys: 1})
 	wg.Wait()
@@ -83,7 +83,7 @@ func (f *FS) statRemote(ctx context.Context, p string) (objAttr, error) {
 func (f *FS) statDir(ctx context.Context, dk string, marker bool) (objAttr, error) {
 	a := f.implicitDirAttr()
 	if marker {
-		info, err := f.st.HeadObject(ctx, dk, obsclient.GetOptions{})
+		info, err := f.st.HeadObject(ctx, dk, f.getOptions())
 		switch {
 		case err == nil:
 			a = attrFromInfo(info, true, f.defs)
@@ -153,7 +153,7 @@ func (f *FS) statKnown(ctx context.Context, e listEntry) (objAttr, error) {
 	if e.Dir {
 		return f.statDir(ctx, e.Key, true)
 	}
-	info, err := f.st.HeadObject(ctx, e.Key, obsclient.GetOptions{})
+	info, err := f.st.HeadObject(ctx, e.Key, f.getOptions())
 	if err != nil {
 		return objAttr{}, err
 	}

@@ -2,7 +2,7 @@ package fs
 
 // Write state: a file open for writing keeps its data in a spool, shared by
 // all its handles, and commits it at flush/fsync/close. A failed commit keeps
-// the spool (and the node in FS.dirty) so that a later fsync, close or
+// the spool (and the node in FS.writers) so that a later fsync, close or
 // FS.Flush can retry; the object on the server is untouched until a commit
 // succeeds.
 
@@ -141,7 +141,7 @@ func (n *node) committed(w *writeState, key string, res obsclient.PutResult) {
 	n.attrAt = time.Now()
 	a := n.attr
 	n.mu.Unlock()
-	f.meta.Invalidate(key)
+	f.invalidate(key)
 	f.meta.Attrs.Put(key, a)
 }
 
@@ -172,6 +172,21 @@ func (n *node) release() {
 
 // writeOptions are the PUT options of an object with attributes a.
 func (f *FS) writeOptions(a objAttr) obsclient.WriteOptions {
-	return obsclient.WriteOptions{Metadata: a.metadata(), ACL: f.opts.DefaultACL,
+	return obsclient.WriteOptions{Metadata: a.metadata(), ContentType: a.ContentType, ACL: f.opts.DefaultACL,
 		StorageClass: f.opts.StorageClass, SSE: f.opts.SSE}
+}
+
+// metaOptions rewrite only the metadata of an existing object: its storage
+// class, ACL and encryption stay as they are.
+func metaOptions(a objAttr) obsclient.WriteOptions {
+	return obsclient.WriteOptions{Metadata: a.metadata(), ContentType: a.ContentType}
+}
+
+// getOptions qualify HEAD and GET: with SSE-C the customer key must be
+// sent to read the object or its metadata.
+func (f *FS) getOptions() obsclient.GetOptions {
+	if f.opts.SSE != nil && len(f.opts.SSE.CustomerKey) > 0 {
+		return obsclient.GetOptions{SSE: f.opts.SSE}
+	}
+	return obsclient.GetOptions{}
 }

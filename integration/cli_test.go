@@ -131,10 +131,16 @@ func TestBackgroundMountLifecycle(t *testing.T) {
 	requireFUSE(t)
 	e := newEnv(t)
 	mnt := t.TempDir()
+	start := time.Now()
 	r := runCmd("", nil, obsfsBin(), e.Bucket, mnt, "-o", e.Options())
 	t.Cleanup(func() { unmountDaemon(t, mnt) })
 	if r.Code != 0 {
 		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	// runCmd waits up to 5 s (WaitDelay) for stdout/stderr to close: a
+	// daemon that keeps the parent's stdio open shows up as that delay.
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("the background mount returned after %v: the daemon keeps the caller's stdout/stderr open", d)
 	}
 	if !isMountpoint(mnt) {
 		t.Fatalf("parent exited 0 before the mount was up")

@@ -24,9 +24,20 @@ func TestTransientServerErrorsAreRetried(t *testing.T) {
 	if got, _ := e.getObject(t, "retried"); string(got) != string(want) {
 		t.Errorf("object after two injected 500s: %d bytes, want %d", len(got), len(want))
 	}
-	must(t, e.Srv.InjectFault(obstest.Fault{Op: "GetObject", Count: 1, Kind: obstest.FaultReset}))
-	m.Remount()
-	checkFile(t, m.Path("retried"), want, "read through a connection reset")
+	big := content("bigread", 6*MiB)
+	e.putObject(t, "big", big, nil)
+	for _, kind := range []obstest.FaultKind{obstest.FaultReset, obstest.FaultTruncate, obstest.FaultSlowDown, obstest.FaultStatus500} {
+		t.Run(string(kind), func(t *testing.T) {
+			must(t, e.Srv.InjectFault(obstest.Fault{Op: "GetObject", Count: 2, Kind: kind}))
+			m.Remount() // cold: the reads reach the server
+			checkFile(t, m.Path("retried"), want, "small file read through injected "+string(kind))
+			checkFile(t, m.Path("big"), big, "6 MiB file read through injected "+string(kind))
+			if left := e.Srv.Faults(); len(left) != 0 {
+				t.Errorf("injected faults not all hit (the reads did not reach the server?): %+v", left)
+			}
+			e.Srv.ClearFaults()
+		})
+	}
 }
 
 func TestFailedUploadSurfacesAndIsKept(t *testing.T) {

@@ -3,7 +3,7 @@
 //
 //	obs-emulator --listen 127.0.0.1:0 --access-key AK --secret-key SK --bucket b1 [--bucket b2] [--root DIR]
 //	             [--region R] [--security-token T] [--fs-bucket NAME] [--domain obs.example.test]
-//	             [--versioned] [--restore-delay 10s] [--owner-id ID] [-v]
+//	             [--versioned] [--restore-delay 10s] [--owner-id ID] [--any-region] [-v]
 //
 // Once ready it prints exactly one line to stdout,
 // "obs-emulator listening on http://127.0.0.1:PORT", and serves until SIGINT
@@ -48,6 +48,7 @@ func run(args []string) error {
 	fs.StringVar(&opts.Region, "region", "cn-north-4", "region reported by the buckets")
 	fs.StringArrayVar(&opts.Domains, "domain", nil, "endpoint host name; <bucket>.<domain> is virtual-hosted (repeatable)")
 	fs.StringVar(&opts.OwnerID, "owner-id", "", "owner (domain) id shown in ACLs and listings")
+	fs.BoolVar(&opts.AnyRegion, "any-region", false, "accept V4 signatures scoped to any region (default: --region only)")
 	fs.BoolVar(&opts.Versioned, "versioned", false, "enable versioning on every bucket at start")
 	fs.DurationVar(&opts.RestoreDelay, "restore-delay", 0, "time a restore of a COLD object takes")
 	verbose := fs.BoolP("verbose", "v", false, "log every request to stderr")

@@ -32,8 +32,12 @@ type mounter struct {
 func (b *bench) mounters(list string) []mounter {
 	var out []mounter
 	for _, name := range strings.Split(list, ",") {
-		if m, ok := b.mounter(strings.TrimSpace(name)); ok {
+		m, ok := b.mounter(strings.TrimSpace(name))
+		switch {
+		case ok:
 			out = append(out, m)
+		case m.missing != "":
+			fmt.Fprintf(b.out, "%s: %s, no rows\n", m.Name, m.missing)
 		}
 	}
 	return out
@@ -56,7 +60,7 @@ func (b *bench) mounter(name string) (mounter, bool) {
 			return []string{"s3fs", benchBucket, dir, "-f", "-o", "url=" + b.emu.URL + ",use_path_request_style,passwd_file=" +
 				b.passwd + ",endpoint=" + benchRegion + ",sigv4,dbglevel=warn"}, nil
 		}}
-		return m, installed("s3fs")
+		return m, installed(&m, "s3fs")
 	case "rclone-off", "rclone-writes":
 		mode := strings.TrimPrefix(name, "rclone-")
 		m := mounter{Name: name, command: func(dir string) ([]string, []string) {
@@ -67,16 +71,20 @@ func (b *bench) mounter(name string) (mounter, bool) {
 					"RCLONE_CONFIG_EMU_ENDPOINT=" + b.emu.URL, "RCLONE_CONFIG_EMU_REGION=" + benchRegion,
 					"RCLONE_CONFIG_EMU_FORCE_PATH_STYLE=true", "RCLONE_CONFIG=" + filepath.Join(b.scratch("rclone"), "rclone.conf")}
 		}}
-		return m, installed("rclone")
+		return m, installed(&m, "rclone")
 	}
 	fmt.Fprintf(os.Stderr, "bench: unknown tool %q ignored\n", name)
 	return mounter{}, false
 }
 
-// installed reports whether prog is on PATH (tools that are not are dropped).
-func installed(prog string) bool {
-	_, err := exec.LookPath(prog)
-	return err == nil
+// installed reports whether prog is on PATH; when not, m.missing says so
+// and the tool is dropped.
+func installed(m *mounter, prog string) bool {
+	if _, err := exec.LookPath(prog); err != nil {
+		m.missing = prog + " is not installed"
+		return false
+	}
+	return true
 }
 
 // scratch returns a fresh directory under the work directory.

@@ -241,6 +241,9 @@ func (s *Server) authHeaderV4(rc *reqCtx, h string) error {
 	if err := s.checkKey(a.ak, rc.requestToken()); err != nil {
 		return err
 	}
+	if err := s.checkRegion(a.region, "AuthorizationHeaderMalformed"); err != nil {
+		return err
+	}
 	t, err := v4Time(rc.r.Header.Get("x-amz-date"), rc.r.Header.Get("Date"))
 	if err != nil {
 		return errf(http.StatusForbidden, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
@@ -268,6 +271,9 @@ func (s *Server) authPresignV4(rc *reqCtx) error {
 	if err := s.checkKey(a.ak, rc.requestToken()); err != nil {
 		return err
 	}
+	if err := s.checkRegion(a.region, "AuthorizationQueryParametersError"); err != nil {
+		return err
+	}
 	t, err := time.Parse(signer.ISO8601Basic, q.Get("X-Amz-Date"))
 	exp, err2 := strconv.ParseInt(q.Get("X-Amz-Expires"), 10, 64)
 	if err != nil || err2 != nil || exp < 0 || exp > 7*24*3600 {
@@ -287,6 +293,15 @@ func (s *Server) authPresignV4(rc *reqCtx) error {
 		}
 	}
 	return s.matchV4(rc, a, t, qq, signer.UnsignedPayload)
+}
+
+// checkRegion rejects a V4 credential scoped to another region (unless
+// Options.AnyRegion), as S3 does.
+func (s *Server) checkRegion(region, code string) error {
+	if s.opts.AnyRegion || region == s.opts.Region {
+		return nil
+	}
+	return errf(http.StatusBadRequest, code, "The authorization header is malformed; the region '%s' is wrong; expecting '%s'", region, s.opts.Region)
 }
 
 // v4Time parses x-amz-date (ISO 8601 basic) or else the Date header.

@@ -79,7 +79,7 @@ func (rc *reqCtx) checkCopyable(v *version) error {
 			h.Set(c, val)
 		}
 	}
-	if checkConditions(h, "", v) != 0 {
+	if checkConditions(h, v) != 0 {
 		return errPrecondition
 	}
 	return nil

@@ -24,7 +24,9 @@
 // tagging, quota, storage info and the bucket configuration documents, and
 // the parallel-file-system extensions (rename, truncate, modify). Unsigned
 // requests are 403 AccessDenied unless a public-read ACL or a bucket policy
-// statement for everyone allows them (policy.go). Responses
+// statement for everyone allows them (policy.go); a stored CORS
+// configuration answers OPTIONS preflights and adds Access-Control-* headers
+// (cors.go). Responses
 // use the request's dialect: x-obs-* headers and the OBS namespace for OBS
 // signatures and anonymous requests, x-amz-* and the S3 namespace for V2/V4.
 // Where real clients legitimately differ the emulator accepts each form and
@@ -55,8 +57,9 @@
 // Stats counts requests, errors and bytes in/out per operation name
 // (GetObject, PutObject, UploadPart, …), also served as JSON at
 // GET /-/stats (DELETE resets). InjectFault makes the next N matching
-// requests fail with a 500, a 503 SlowDown, any status, a connection reset,
-// a delay or a body truncated after the headers promised more; the same is
+// requests fail with a 500, a 503 SlowDown, any status, a connection reset
+// (before or after performing the operation), a delay, an <Error> inside a
+// 200, or a body truncated after the headers promised more; the same is
 // reachable as JSON at POST /-/faults (GET lists, DELETE clears) for tests
 // that run the emulator as a subprocess. Requests returns a journal of the
 // last 10000 requests (operation, key, query, headers, status, bytes), also

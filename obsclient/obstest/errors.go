@@ -117,11 +117,18 @@ func (rc *reqCtx) writeError(e *apiError) {
 		rc.w.WriteHeader(e.Status)
 		return
 	}
+	rc.writeErrorStatus(e, e.Status)
+}
+
+// writeErrorStatus sends e's XML document with the given HTTP status (the
+// error's own, or 200 for an error inside a successful response).
+func (rc *reqCtx) writeErrorStatus(e *apiError, status int) {
 	body := errorBody{Code: e.Code, Message: e.Message, Resource: rc.r.URL.Path, RequestID: rc.id, HostID: rc.hostID}
 	out, _ := xml.Marshal(body)
 	out = append([]byte(xml.Header), out...)
+	h := rc.w.Header()
 	h.Set("Content-Type", "application/xml")
 	h.Set("Content-Length", fmt.Sprint(len(out)))
-	rc.w.WriteHeader(e.Status)
+	rc.w.WriteHeader(status)
 	_, _ = rc.w.Write(out)
 }

@@ -21,6 +21,14 @@ const (
 	FaultDelay     FaultKind = "delay"    // sleep Delay, then serve normally
 	FaultTruncate  FaultKind = "truncate" // full headers, body cut short, connection closed
 	FaultStatus    FaultKind = "status"   // arbitrary Status/Code (e.g. 429 TooManyRequests)
+	// FaultError200 answers 200 OK with an <Error> document (Code, default
+	// InternalError), as OBS may for CopyObject, UploadPartCopy and
+	// CompleteMultipartUpload once it has started streaming the response.
+	FaultError200 FaultKind = "error200"
+	// FaultResetAfter performs the operation, then closes the connection
+	// instead of answering: the client cannot tell whether it happened
+	// (append, complete, copy…) and must check.
+	FaultResetAfter FaultKind = "reset-after"
 )
 
 // Fault makes the next Count requests matching Op/Bucket/KeyPrefix fail.
@@ -70,7 +78,7 @@ func (fs *faultSet) take(op, bucketName, key string) *Fault {
 // InjectFault queues f.
 func (s *Server) InjectFault(f Fault) error {
 	switch f.Kind {
-	case FaultStatus500, FaultSlowDown, FaultReset, FaultDelay, FaultTruncate:
+	case FaultStatus500, FaultSlowDown, FaultReset, FaultDelay, FaultTruncate, FaultError200, FaultResetAfter:
 	case FaultStatus:
 		if f.Status < 400 || f.Status > 599 {
 			return fmt.Errorf("fault status %d out of range", f.Status)
@@ -128,6 +136,15 @@ func (s *Server) applyFault(rc *reqCtx) bool {
 		rc.fail(errf(f.Status, code, "injected fault"))
 	case FaultReset:
 		resetConn(rc.w)
+	case FaultError200:
+		code := f.Code
+		if code == "" {
+			code = "InternalError"
+		}
+		rc.writeErrorStatus(errf(http.StatusInternalServerError, code, "injected error inside a 200 response"), http.StatusOK)
+	case FaultResetAfter:
+		rc.w.swallow = true
+		return false
 	case FaultTruncate:
 		rc.w.truncate = true
 		rc.w.truncateAt = f.After // 0: half the Content-Length, decided at WriteHeader

@@ -57,6 +57,21 @@ func TestFaults(t *testing.T) {
 	assert.Equal(t, 200, st)
 	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
 
+	require.NoError(t, e.srv.InjectFault(Fault{Op: "CopyObject", Kind: FaultError200}))
+	st, _, b = e.call(http.MethodPut, testBucket, "copy", "", "", func(r *http.Request) { r.Header.Set("x-obs-copy-source", testBucket+"/f/obj") })
+	assert.Equal(t, 200, st)
+	assert.Equal(t, "InternalError", errCode(b), "an <Error> inside a 200")
+	_, ok := e.srv.Object(testBucket, "copy")
+	assert.False(t, ok)
+
+	require.NoError(t, e.srv.InjectFault(Fault{Op: "AppendObject", Kind: FaultResetAfter}))
+	fresh = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	_, err = fresh.Do(e.req(http.MethodPost, testBucket, "log", "append&position=0", "abc", nil))
+	assert.Error(t, err, "the answer is lost")
+	o, ok := e.srv.Object(testBucket, "log")
+	require.True(t, ok, "but the append happened")
+	assert.Equal(t, int64(3), o.Size)
+
 	require.NoError(t, e.srv.InjectFault(Fault{Op: "ListObjects", Count: -1, Kind: FaultStatus500}))
 	assert.Len(t, e.srv.Faults(), 1)
 	e.srv.ClearFaults()

@@ -174,7 +174,7 @@ func (rc *reqCtx) serveObject(withBody bool) error {
 			return errInvalidObjectState
 		}
 	}
-	if status := checkConditions(rc.r.Header, "", v); status != 0 {
+	if status := checkConditions(rc.r.Header, v); status != 0 {
 		return rc.notModified(status, v)
 	}
 	rc.setObjectHeaders(v)
@@ -280,9 +280,10 @@ func parseRange(h string, size int64) (start, n int64, partial bool, err error) 
 	return first, last - first + 1, true, nil
 }
 
-// checkConditions evaluates If-* headers (prefix "" for GET/HEAD,
-// "x-obs-copy-source-" style handled by the caller). It returns 0, 304 or 412.
-func checkConditions(h http.Header, _ string, v *version) int {
+// checkConditions evaluates If-Match, If-Unmodified-Since, If-None-Match and
+// If-Modified-Since (copy-source conditions are mapped onto them by the
+// caller). It returns 0, 304 or 412.
+func checkConditions(h http.Header, v *version) int {
 	etag := unquote(v.ETag)
 	mod := v.LastModified.Truncate(time.Second)
 	if im := h.Get("If-Match"); im != "" {

@@ -3,7 +3,6 @@ package obstest
 import (
 	"crypto/md5"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -85,21 +84,30 @@ func (b *bucket) keysUnder(key string) []string {
 	return out
 }
 
-// zeroBody returns a new body of n zero bytes (unretained).
-func (rc *reqCtx) zeroBody(n int64) (body, error) {
+// maxObjectSize is OBS's largest object (48.8 TB).
+const maxObjectSize = 48_800_000_000_000
+
+// zeroBody returns a body of n zero bytes that takes no storage.
+func zeroBody(n int64) body {
 	if n <= 0 {
-		return body{}, nil
+		return body{}
 	}
-	ref, err := rc.s.blobs.create(io.LimitReader(zeroReader{}, n))
-	if err != nil {
-		return body{}, err
-	}
-	return bodyOf(ref), nil
+	return bodyOf(&blobRef{b: zeroBlob(n)})
 }
 
-type zeroReader struct{}
+// zeroBlob is n zero bytes, stored nowhere.
+type zeroBlob int64
 
-func (zeroReader) Read(p []byte) (int, error) {
+func (z zeroBlob) size() int64 { return int64(z) }
+
+func (z zeroBlob) open() (readerAtCloser, error) { return nopCloserAt{zeroReaderAt{}}, nil }
+
+func (zeroBlob) remove() {}
+
+// zeroReaderAt reads zeros at any offset.
+type zeroReaderAt struct{}
+
+func (zeroReaderAt) ReadAt(p []byte, _ int64) (int, error) {
 	clear(p)
 	return len(p), nil
 }
@@ -110,7 +118,7 @@ func handleTruncate(rc *reqCtx) error {
 		return errNotFsBucket
 	}
 	n, err := strconv.ParseInt(rc.query.Get("length"), 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > maxObjectSize {
 		return invalidArgument("Invalid length")
 	}
 	rc.b.mu.RLock()
@@ -123,10 +131,7 @@ func handleTruncate(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	pad, err := rc.zeroBody(n - size)
-	if err != nil {
-		return err
-	}
+	pad := zeroBody(n - size)
 	return rc.rewrite(func(old body) (body, error) {
 		if n <= old.size {
 			return old.slice(0, n), nil

@@ -576,3 +576,71 @@ func TestPolicyEvaluation(t *testing.T) {
 	}
 	assert.False(t, policyAllowsAnonymous(nil, "GetObject", "b/x"))
 }
+
+func TestTruncateIsSparse(t *testing.T) {
+	e := newRaw(t, signer.OBS, Options{})
+	_, err := e.srv.PutObject(testFS, "f", []byte("abc"), ObjectInfo{})
+	require.NoError(t, err)
+	st, _, body := e.call(http.MethodPut, testFS, "f", "truncate&length=1000000000000", "", nil)
+	require.Equal(t, 200, st, body)
+	o, _ := e.srv.Object(testFS, "f")
+	assert.Equal(t, int64(1000000000000), o.Size, "a 1 TB sparse extension costs nothing")
+	st, _, got := e.call(http.MethodGet, testFS, "f", "", "", func(r *http.Request) { r.Header.Set("Range", "bytes=1-4") })
+	assert.Equal(t, 206, st)
+	assert.Equal(t, "bc\x00\x00", got)
+	st, _, _ = e.call(http.MethodPut, testFS, "f", "truncate&length=2", "", nil)
+	assert.Equal(t, 200, st)
+	got2, _ := e.srv.ObjectBody(testFS, "f")
+	assert.Equal(t, "ab", string(got2))
+	st, _, _ = e.call(http.MethodPut, testBucket, "f", "truncate&length=2", "", nil)
+	assert.Equal(t, 405, st, "truncate is PFS-only")
+}
+
+func TestACLDialectsAndGrantHeaders(t *testing.T) {
+	forEachDialect(t, Options{OwnerID: "owner0"}, func(t *testing.T, e *rawEnv) {
+		p := e.dialect.HeaderPrefix()
+		e.put("g", "x", func(r *http.Request) {
+			r.Header.Set(p+"grant-read", `id=domainA, id="domainB"`)
+			r.Header.Set(p+"grant-full-control", "id=owner0")
+		})
+		st, _, body := e.call(http.MethodGet, testBucket, "g", "acl", "", nil)
+		require.Equal(t, 200, st)
+		assert.Contains(t, body, "<ID>domainA</ID>")
+		assert.Contains(t, body, "<ID>domainB</ID>")
+		e.put("pub", "x", func(r *http.Request) { r.Header.Set(p+"acl", "public-read") })
+		_, _, body = e.call(http.MethodGet, testBucket, "pub", "acl", "", nil)
+		if e.dialect == signer.OBS {
+			assert.Contains(t, body, "<Grantee><Canned>Everyone</Canned></Grantee><Permission>READ</Permission>")
+			assert.Contains(t, body, "<Delivered>false</Delivered>", "object ACLs carry Delivered")
+			assert.NotContains(t, body, "xsi:type")
+		} else {
+			assert.Contains(t, body, `xsi:type="Group"`)
+			assert.Contains(t, body, "<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>")
+		}
+		_, _, body = e.call(http.MethodGet, testBucket, "", "acl", "", nil)
+		assert.Contains(t, body, "<ID>owner0</ID>")
+		if e.dialect == signer.OBS {
+			assert.Contains(t, body, "<Permission>FULL_CONTROL</Permission><Delivered>false</Delivered>", "bucket grants carry Delivered")
+		}
+		st, _, body = e.call(http.MethodPut, testBucket, "g", "acl", "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>u</ID></Grantee><Permission>BOGUS</Permission></Grant></AccessControlList></AccessControlPolicy>", nil)
+		assert.Equal(t, 400, st)
+		assert.Equal(t, "MalformedXML", errCode(body))
+	})
+}
+
+func TestV4StreamingUnsignedTrailer(t *testing.T) {
+	e := newRaw(t, signer.V4, Options{})
+	data := strings.Repeat("trailer-", 3000)
+	encoded := fmt.Sprintf("%x\r\n%s\r\n%x\r\n%s\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", 10000, data[:10000], len(data)-10000, data[10000:])
+	st, _, body := e.call(http.MethodPut, testBucket, "trail", "", "", func(r *http.Request) {
+		r.Header.Set("x-amz-content-sha256", streamingUnsigned)
+		r.Header.Set("x-amz-decoded-content-length", strconv.Itoa(len(data)))
+		r.Header.Set("x-amz-trailer", "x-amz-checksum-crc32")
+		r.Header.Set("Content-Encoding", "aws-chunked")
+		r.Body = ioNopCloser(strings.NewReader(encoded))
+		r.ContentLength = int64(len(encoded))
+	})
+	require.Equal(t, 200, st, body)
+	got, _ := e.srv.ObjectBody(testBucket, "trail")
+	assert.Equal(t, data, string(got))
+}

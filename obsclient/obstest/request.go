@@ -316,6 +316,7 @@ type respWriter struct {
 	declared    int64             // Content-Length at WriteHeader, -1 if none
 	beforeLast  func(total int64) // called once, before the last declared body byte is written
 	accounted   bool              // beforeLast (or finish) has recorded the request
+	swallow     bool              // fault: serve, discard the response, then reset (see finishFault)
 }
 
 // aboutToWrite calls beforeLast when n more bytes complete the body.
@@ -331,6 +332,9 @@ func (w *respWriter) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
+	if w.swallow {
+		return
+	}
 	if cl, err := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64); err == nil {
 		w.declared = cl
 	}
@@ -343,6 +347,10 @@ func (w *respWriter) WriteHeader(code int) {
 func (w *respWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.swallow {
+		w.n += int64(len(p))
+		return len(p), nil
 	}
 	if w.cut {
 		return 0, net.ErrClosed
@@ -365,7 +373,7 @@ func (w *respWriter) Write(p []byte) (int, error) {
 // back to Write.
 func (w *respWriter) ReadFrom(r io.Reader) (int64, error) {
 	rf, ok := w.ResponseWriter.(io.ReaderFrom)
-	if w.truncate || !ok {
+	if w.truncate || w.swallow || !ok {
 		return copyBuffered(onlyWriter{w}, r)
 	}
 	if !w.wroteHeader {

@@ -64,6 +64,9 @@ func init() {
 
 // classifyBucket maps bucket-level requests.
 func classifyBucket(method string, q url.Values) (string, handlerFunc) {
+	if method == http.MethodOptions {
+		return "OptionsBucket", handlePreflight
+	}
 	if method == http.MethodHead {
 		return "HeadBucket", handleHeadBucket
 	}
@@ -109,6 +112,8 @@ func hasCopySource(h http.Header) bool {
 // classifyObject maps object-level requests.
 func classifyObject(method string, q url.Values, h http.Header) (string, handlerFunc) {
 	switch method {
+	case http.MethodOptions:
+		return "OptionsObject", handlePreflight
 	case http.MethodHead:
 		return "HeadObject", handleHeadObject
 	case http.MethodGet:

@@ -21,6 +21,7 @@ func TestSDKBucketBasics(t *testing.T) {
 		_, err = f.c.HeadBucket("nosuchbucket")
 		obsErr(t, err, 404, "NoSuchBucket")
 
+		// An actual request with Origin matches rules by its own method (HEAD).
 		md, err := f.c.GetBucketMetadata(&obs.GetBucketMetadataInput{Bucket: testBucket})
 		require.NoError(t, err)
 		assert.Equal(t, "cn-north-4", md.Location)
@@ -111,13 +112,32 @@ func TestSDKBucketConfigs(t *testing.T) {
 		_, err = f.c.SetBucketTagging(&obs.SetBucketTaggingInput{Bucket: testBucket, BucketTagging: many})
 		obsErr(t, err, 400, "InvalidTag")
 
-		cors := obs.BucketCors{CorsRules: []obs.CorsRule{{AllowedOrigin: []string{"*"}, AllowedMethod: []string{"GET", "PUT"}, MaxAgeSeconds: 100}}}
+		cors := obs.BucketCors{CorsRules: []obs.CorsRule{{AllowedOrigin: []string{"*"}, AllowedMethod: []string{"GET", "PUT", "HEAD"}, MaxAgeSeconds: 100}}}
 		_, err = f.c.SetBucketCors(&obs.SetBucketCorsInput{Bucket: testBucket, BucketCors: cors})
 		require.NoError(t, err)
 		gc, err := f.c.GetBucketCors(testBucket)
 		require.NoError(t, err)
 		require.Len(t, gc.CorsRules, 1)
-		assert.Equal(t, []string{"GET", "PUT"}, gc.CorsRules[0].AllowedMethod)
+		assert.Equal(t, []string{"GET", "PUT", "HEAD"}, gc.CorsRules[0].AllowedMethod)
+		// An actual request with Origin matches rules by its own method (HEAD).
+		md, err := f.c.GetBucketMetadata(&obs.GetBucketMetadataInput{Bucket: testBucket, Origin: "https://app.example"})
+		require.NoError(t, err)
+		assert.Equal(t, "*", md.AllowOrigin)
+		assert.Equal(t, 100, md.MaxAgeSeconds)
+		client := f.httpClient()
+		pre, _ := http.NewRequest(http.MethodOptions, f.objectURL(testBucket, "k"), nil)
+		pre.Header.Set("Origin", "https://app.example")
+		pre.Header.Set("Access-Control-Request-Method", "PUT")
+		resp, err := client.Do(pre)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode, "preflight allowed")
+		assert.Equal(t, "GET,PUT,HEAD", resp.Header.Get("Access-Control-Allow-Methods"))
+		pre.Header.Set("Access-Control-Request-Method", "DELETE")
+		resp, err = client.Do(pre)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 403, resp.StatusCode, "DELETE is not in the rule")
 		_, err = f.c.DeleteBucketCors(testBucket)
 		require.NoError(t, err)
 		_, err = f.c.GetBucketCors(testBucket)

@@ -276,6 +276,14 @@ func TestSDKAuthFailures(t *testing.T) {
 		_, err = unknown.ListObjects(&obs.ListObjectsInput{Bucket: testBucket})
 		obsErr(t, err, 403, "InvalidAccessKeyId")
 
+		if f.env.sig == obs.SignatureV4 && !f.env.virtual { // SDK default region "region"
+			other, err := obs.New(testAK, testSK, f.hs.URL, obs.WithSignature(obs.SignatureV4), obs.WithPathStyle(true), obs.WithMaxRetryCount(0))
+			require.NoError(t, err)
+			defer other.Close()
+			_, err = other.ListObjects(&obs.ListObjectsInput{Bucket: testBucket})
+			obsErr(t, err, 400, "AuthorizationHeaderMalformed")
+		}
+
 		f.srv.SetClock(func() time.Time { return time.Now().Add(20 * time.Minute) })
 		_, err = f.c.ListObjects(&obs.ListObjectsInput{Bucket: testBucket})
 		obsErr(t, err, 403, "RequestTimeTooSkewed")

@@ -24,7 +24,8 @@ type Options struct {
 	FSBuckets     []string // parallel-file-system buckets (x-obs-fs-file-interface: Enabled)
 	Versioned     bool     // start every bucket with versioning Enabled
 	Root          string   // when set, object bodies are files under Root/blobs-* (removed by Close)
-	Region        string   // default "cn-north-4"
+	Region        string   // default "cn-north-4"; V4 signatures must be scoped to it
+	AnyRegion     bool     // accept V4 signatures scoped to any region
 	OwnerID       string   // owner/domain id in ACLs and listings
 	// Domains are endpoint host names (e.g. "obs.example.test"): a Host
 	// "<bucket>.<domain>" is virtual-hosted even when the bucket does not
@@ -245,23 +246,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.fail(err)
 		return
 	}
-	if rc.anonymous {
+	if rc.anonymous && rc.r.Method != http.MethodOptions {
 		if err := rc.authorizeAnonymous(); err != nil {
 			rc.fail(err)
 			return
 		}
 	}
+	rc.applyCORS()
 	if err := rc.handler(rc); err != nil {
 		rc.fail(err)
+	}
+	if rc.w.swallow {
+		resetConn(rc.w) // FaultResetAfter: the work is done, the answer is lost
 	}
 }
 
 // resolve finds bucket, key and operation of the request.
 func (rc *reqCtx) resolve() error {
 	rc.bucketName, rc.key, rc.virtual = rc.s.splitTarget(rc.r)
-	if len(rc.key) > 1024 {
-		return errKeyTooLong
-	}
 	level := levelService
 	if rc.bucketName != "" {
 		level = levelBucket
@@ -270,6 +272,9 @@ func (rc *reqCtx) resolve() error {
 		level = levelObject
 	}
 	rc.op, rc.handler = classify(rc.r.Method, rc.query, rc.r.Header, level)
+	if len(rc.key) > 1024 {
+		return errKeyTooLong
+	}
 	return nil
 }
 
