@@ -54,8 +54,19 @@ func (b *Bucket) GetObjectACL(ctx context.Context, key, versionID string) (ACL, 
 	if err := b.decodeInto(r, res, &x); err != nil {
 		return ACL{}, err
 	}
-	out := ACL{Owner: x.Owner.ID, Delivered: isTrue(x.Delivered)}
-	for _, g := range x.Grants {
+	return aclFromXML(x), nil
+}
+
+// aclFromXML converts a decoded AccessControlPolicy (either dialect).
+func aclFromXML(x xmlACL) ACL {
+	return ACL{Owner: strings.TrimSpace(x.Owner.ID), Delivered: isTrue(x.Delivered), Grants: grantsFromXML(x.Grants)}
+}
+
+// grantsFromXML converts wire grants; group grantees (OBS Canned or S3
+// URI) become Canned "Everyone" / "AuthenticatedUsers".
+func grantsFromXML(xs []xmlGrant) []Grant {
+	var out []Grant
+	for _, g := range xs {
 		gr := Grant{ID: strings.TrimSpace(g.Grantee.ID), Permission: strings.TrimSpace(g.Permission), Delivered: isTrue(g.Delivered)}
 		switch {
 		case strings.TrimSpace(g.Grantee.Canned) != "":
@@ -63,9 +74,9 @@ func (b *Bucket) GetObjectACL(ctx context.Context, key, versionID string) (ACL, 
 		case strings.TrimSpace(g.Grantee.URI) != "":
 			gr.Canned = groupName(strings.TrimSpace(g.Grantee.URI))
 		}
-		out.Grants = append(out.Grants, gr)
+		out = append(out, gr)
 	}
-	return out, nil
+	return out
 }
 
 func isTrue(s string) bool { return strings.EqualFold(strings.TrimSpace(s), "true") }
@@ -112,12 +123,29 @@ func (b *Bucket) SetObjectACL(ctx context.Context, key, versionID string, acl AC
 	return err
 }
 
-func (b *Bucket) aclDocument(acl ACL) ([]byte, error) {
-	x := xmlACL{Owner: xmlOwner{ID: acl.Owner}}
-	if b.isOBS() && acl.Delivered {
+// aclDocument renders an AccessControlPolicy in the request's dialect.
+// Object ACLs carry <Delivered> after the owner, bucket ACLs one per grant
+// (OBS dialect only; S3 has neither).
+func (b *Bucket) aclDocument(acl ACL) ([]byte, error) { return b.aclDoc(acl, false) }
+
+func (b *Bucket) aclDoc(acl ACL, bucket bool) ([]byte, error) {
+	x := xmlACL{Owner: xmlOwner{ID: acl.Owner}, Grants: b.grantsToXML(acl.Grants, bucket)}
+	if b.isOBS() && acl.Delivered && !bucket {
 		x.Delivered = "true"
 	}
-	for _, g := range acl.Grants {
+	out, err := xml.Marshal(x)
+	if err != nil {
+		return nil, err
+	}
+	return b.qualifyXSI(out, "AccessControlPolicy"), nil
+}
+
+// grantsToXML converts grants to the dialect's wire form. withDelivered
+// adds <Delivered>true|false</Delivered> to each grant in the OBS dialect
+// (bucket ACLs), as the SDK does.
+func (b *Bucket) grantsToXML(grants []Grant, withDelivered bool) []xmlGrant {
+	var out []xmlGrant
+	for _, g := range grants {
 		xg := xmlGrant{Permission: g.Permission}
 		switch {
 		case b.isOBS() && g.Canned != "":
@@ -129,16 +157,26 @@ func (b *Bucket) aclDocument(acl ACL) ([]byte, error) {
 		default:
 			xg.Grantee.Type, xg.Grantee.ID = "CanonicalUser", g.ID
 		}
-		x.Grants = append(x.Grants, xg)
+		if b.isOBS() && withDelivered {
+			xg.Delivered = "false"
+			if g.Delivered {
+				xg.Delivered = "true"
+			}
+		}
+		out = append(out, xg)
 	}
-	out, err := xml.Marshal(x)
-	if err != nil || b.isOBS() {
-		return out, err
+	return out
+}
+
+// qualifyXSI turns the marshalled `type` attributes of S3 grantees into
+// xsi:type and declares the xsi namespace on the root element. The OBS
+// form has no xsi:type and is returned unchanged.
+func (b *Bucket) qualifyXSI(out []byte, root string) []byte {
+	if b.isOBS() || !bytes.Contains(out, []byte(`<Grantee type=`)) {
+		return out
 	}
-	// S3 form: declare xsi and qualify the type attribute.
-	out = bytes.Replace(out, []byte("<AccessControlPolicy>"), []byte(`<AccessControlPolicy xmlns:xsi="`+xsiNS+`">`), 1)
-	out = bytes.ReplaceAll(out, []byte(`<Grantee type=`), []byte(`<Grantee xsi:type=`))
-	return out, nil
+	out = bytes.Replace(out, []byte("<"+root+">"), []byte(`<`+root+` xmlns:xsi="`+xsiNS+`">`), 1)
+	return bytes.ReplaceAll(out, []byte(`<Grantee type=`), []byte(`<Grantee xsi:type=`))
 }
 
 // setXMLBody attaches an XML document with its Content-MD5.

@@ -257,18 +257,19 @@ type AppendResult struct {
 }
 
 // Grant is one entry of an ACL. Exactly one of ID or Canned ("Everyone") is set.
+// The json tags are the editable form the file system exposes.
 type Grant struct {
-	ID         string
-	Canned     string
-	Permission string // READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL
-	Delivered  bool
+	ID         string `json:"ID,omitempty"`
+	Canned     string `json:"Canned,omitempty"`
+	Permission string `json:"Permission"` // READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL
+	Delivered  bool   `json:"Delivered,omitempty"`
 }
 
 // ACL is an access control policy.
 type ACL struct {
-	Owner     string
-	Delivered bool // object ACLs
-	Grants    []Grant
+	Owner     string  `json:"Owner"`
+	Delivered bool    `json:"Delivered,omitempty"` // object ACLs
+	Grants    []Grant `json:"Grants"`
 }
 
 // BucketInfo is what HEAD bucket says.
@@ -333,6 +334,50 @@ const (
 //	Location(ctx) (string, error)                // GET ?location
 //	Exists(ctx) (bool, error)                    // HEAD bucket, 404 → false
 //	Client() *Client
+//
+// Bucket configuration (bucketconfig.go, lifecycle.go, cors.go, website.go,
+// logging.go, notification.go, tagging.go). Each configuration is a typed
+// value with xml tags (wire) and json tags (the editable form of the
+// file system's control files). Unset configurations are IsNotFound on
+// Get (NoSuchBucketPolicy, NoSuchLifecycleConfiguration, NoSuchTagSet,
+// NoSuchCORSConfiguration, NoSuchWebsiteConfiguration,
+// NoSuchEncryptionConfiguration); logging and notification have no Delete
+// (Set of the zero value disables them, Get then returns the zero value).
+// Values refused client-side wrap ErrInvalidConfig; IsInvalidConfig also
+// covers the server's 400s (MalformedXML, InvalidArgument, …).
+//
+//	GetVersioning(ctx) (string, error)           // "Enabled" | "Suspended" | ""
+//	SetVersioning(ctx, status string) error
+//	GetBucketACL(ctx) (ACL, error)               // per-grant Delivered (OBS dialect)
+//	SetBucketACL(ctx, acl ACL) error
+//	SetBucketCannedACL(ctx, canned string) error
+//	GetPolicy(ctx) (string, error)
+//	SetPolicy(ctx, policy string) error
+//	DeletePolicy(ctx) error
+//	GetLifecycle(ctx) (LifecycleConfiguration, error)
+//	SetLifecycle(ctx, c LifecycleConfiguration) error // Content-MD5
+//	DeleteLifecycle(ctx) error
+//	GetBucketTagging(ctx) ([]Tag, error)
+//	SetBucketTagging(ctx, tags []Tag) error     // ≤ MaxTags, Content-MD5
+//	DeleteBucketTagging(ctx) error
+//	GetCORS(ctx) (CORSConfiguration, error)
+//	SetCORS(ctx, c CORSConfiguration) error     // Content-MD5
+//	DeleteCORS(ctx) error
+//	GetWebsite(ctx) (WebsiteConfiguration, error)
+//	SetWebsite(ctx, w WebsiteConfiguration) error
+//	DeleteWebsite(ctx) error
+//	GetLogging(ctx) (BucketLoggingStatus, error)
+//	SetLogging(ctx, s BucketLoggingStatus) error // zero value disables
+//	GetNotification(ctx) (NotificationConfiguration, error)
+//	SetNotification(ctx, c NotificationConfiguration) error // zero value disables
+//	GetEncryption(ctx) (BucketEncryption, error)
+//	SetEncryption(ctx, e BucketEncryption) error
+//	DeleteEncryption(ctx) error
+//	GetBucketStorageClass(ctx) (string, error)  // ?storageClass (OBS) / ?storagePolicy (V2/V4)
+//	SetBucketStorageClass(ctx, class string) error
+//	GetObjectTagging(ctx, key, versionID string) ([]Tag, error)
+//	SetObjectTagging(ctx, key, versionID string, tags []Tag) error
+//	DeleteObjectTagging(ctx, key, versionID string) error
 //
 // CopySource.SSE carries an SSE-C source key; PartOptions carries a part's
 // MD5 and SSE-C key. Package helpers: ETagMatches, ParseEndpoint,
