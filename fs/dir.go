@@ -77,6 +77,9 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if en := f.checkWritable(); en != 0 {
 		return en
 	}
+	if n.isControlName(name) {
+		return syscall.EPERM
+	}
 	p, en := n.childPath(name)
 	if en != 0 {
 		return en
@@ -198,6 +201,9 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	f := n.fsys
 	if en := f.checkWritable(); en != 0 {
 		return en
+	}
+	if n.isControlName(name) {
+		return syscall.EPERM
 	}
 	p, en := n.childPath(name)
 	if en != 0 {

@@ -26,6 +26,7 @@ type dirStream struct {
 	dir  *node
 	path string // directory path
 	dk   string // directory prefix
+	hide string // a name not to list (the control directory at the root)
 
 	merger   pageMerger
 	marker   string
@@ -54,6 +55,9 @@ var (
 
 func (f *FS) newDirStream(n *node, p string) *dirStream {
 	s := &dirStream{f: f, dir: n, path: p, dk: f.ns.dirKey(p)}
+	if n.isControlName(f.opts.ControlDir) {
+		s.hide = f.opts.ControlDir // not listed: cp -a, find, rsync skip it
+	}
 	s.reset()
 	s.hist, s.replay = []fuse.DirEntry{}, -1
 	return s
@@ -83,8 +87,14 @@ func (s *dirStream) HasNext() bool {
 		return true
 	}
 	s.replay = -1
-	for len(s.buf) == 0 && !s.finished && s.err == 0 {
-		s.fill()
+	for {
+		for len(s.buf) == 0 && !s.finished && s.err == 0 {
+			s.fill()
+		}
+		if s.hide == "" || len(s.buf) == 0 || s.buf[0].Name != s.hide {
+			break
+		}
+		s.buf = s.buf[1:]
 	}
 	return len(s.buf) > 0 || s.err != 0
 }

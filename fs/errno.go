@@ -35,6 +35,8 @@ import (
 //	400 MetadataTooLarge         E2BIG
 //	400 KeyTooLongError          ENAMETOOLONG
 //	400 EntityTooLarge           EFBIG
+//	400 MalformedXML, MalformedPolicy, InvalidArgument, InvalidRequest,
+//	    InvalidTag, InvalidStorageClass, … (a rejected document)  EINVAL
 //	anything else (network after retries, 5xx, deadline) EIO
 func errnoOf(err error) syscall.Errno {
 	if err == nil {
@@ -80,6 +82,10 @@ func obsErrno(e *obsclient.Error) syscall.Errno {
 		return syscall.ENOTSUP
 	}
 	switch e.Code {
+	case "MalformedXML", "MalformedPolicy", "MalformedJSON", "InvalidArgument", "InvalidRequest",
+		"InvalidTag", "InvalidStorageClass", "InvalidBucketState", "InvalidLocationConstraint",
+		"InvalidTargetBucketForLogging", "MalformedACLError", "InvalidPolicyDocument":
+		return syscall.EINVAL
 	case "MetadataTooLarge":
 		return syscall.E2BIG
 	case "KeyTooLongError":
@@ -118,4 +124,30 @@ func (f *FS) errno(op, key string, err error) syscall.Errno {
 func isPlainErrno(err error) bool {
 	_, ok := err.(syscall.Errno)
 	return ok
+}
+
+// adminErrno maps the failure of a management operation (an xattr under
+// user.obs., a control file): like errno, except that the server refusing
+// the request as not applicable to this object is EINVAL rather than the
+// data path's meaning — a restore of an object that is not archived
+// (InvalidObjectState) — and a restore already running is EBUSY. It always
+// logs at warn level: the caller asked for a change that did not happen.
+func (f *FS) adminErrno(op, key string, err error) syscall.Errno {
+	en := errnoOf(err)
+	switch {
+	case en == 0:
+		return 0
+	case obsclient.IsInvalidObjectState(err), obsclient.IsInvalidConfig(err):
+		en = syscall.EINVAL
+	case obsclient.IsCode(err, "RestoreAlreadyInProgress"):
+		en = syscall.EBUSY
+	}
+	f.log.Warn(op+" failed", zap.String("key", key), zap.String("errno", en.Error()), zap.Error(err))
+	return en
+}
+
+// invalid logs a rejected management value and returns EINVAL.
+func (f *FS) invalid(op, key string, err error) syscall.Errno {
+	f.log.Warn(op+": invalid value", zap.String("key", key), zap.String("errno", syscall.EINVAL.Error()), zap.Error(err))
+	return syscall.EINVAL
 }

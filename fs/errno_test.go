@@ -39,6 +39,9 @@ func TestErrnoOf(t *testing.T) {
 		{"metadata too large", obs(400, "MetadataTooLarge"), syscall.E2BIG},
 		{"key too long", obs(400, "KeyTooLongError"), syscall.ENAMETOOLONG},
 		{"too large", obs(400, "EntityTooLarge"), syscall.EFBIG},
+		{"malformed xml", obs(400, "MalformedXML"), syscall.EINVAL},
+		{"malformed policy", obs(400, "MalformedPolicy"), syscall.EINVAL},
+		{"invalid tag", obs(400, "InvalidTag"), syscall.EINVAL},
 		{"500", obs(500, "InternalError"), syscall.EIO},
 		{"503", obs(503, "SlowDown"), syscall.EIO},
 		{"network", &obsclient.Error{Err: &net.OpError{Op: "dial", Err: errors.New("refused")}}, syscall.EIO},
@@ -49,6 +52,32 @@ func TestErrnoOf(t *testing.T) {
 	} {
 		if got := errnoOf(tc.err); got != tc.want {
 			t.Errorf("%s: errnoOf(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestAdminErrno(t *testing.T) {
+	f, err := newFS(nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := func(status int, code string) error {
+		return &obsclient.Error{Op: "X", StatusCode: status, Code: code}
+	}
+	for _, tc := range []struct {
+		err  error
+		want syscall.Errno
+	}{
+		{nil, 0},
+		{obs(403, "InvalidObjectState"), syscall.EINVAL}, // restore of an object that is not archived
+		{obs(409, "RestoreAlreadyInProgress"), syscall.EBUSY},
+		{obs(400, "InvalidArgument"), syscall.EINVAL},
+		{&obsclient.Error{Err: fmt.Errorf("%w: too many tags", obsclient.ErrInvalidConfig)}, syscall.EINVAL},
+		{obs(403, "AccessDenied"), syscall.EACCES},
+		{obs(404, "NoSuchBucketPolicy"), syscall.ENOENT},
+	} {
+		if got := f.adminErrno("op", "k", tc.err); got != tc.want {
+			t.Errorf("adminErrno(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

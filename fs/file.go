@@ -4,8 +4,9 @@ package fs
 //
 // Reads of a file without local data go through a transfer.Reader: ranged
 // GETs pinned with If-Match to the ETag seen at open (a changed object fails
-// the read with ESTALE instead of mixing versions), readahead, and the
-// shared block cache. Reads of a file with local data come from the spool.
+// the read with ESTALE instead of mixing versions), readahead, the shared
+// memory block cache and, with use_cache, the disk block cache below it
+// (transfer/tier.go). Reads of a file with local data come from the spool.
 
 import (
 	"context"
@@ -156,7 +157,7 @@ func (h *handle) reader() (*transfer.Reader, string) {
 		if h.rd != nil {
 			_ = h.rd.Close()
 		}
-		h.rd = transfer.NewReader(f.st, key, h.etag, int64(h.size), f.blocks, transfer.ReaderConfig{Fetcher: f.fetcher})
+		h.rd = transfer.NewReader(f.st, key, h.etag, int64(h.size), f.blocks, transfer.ReaderConfig{Fetcher: f.fetcher, Disk: f.disk})
 		h.rdKey = key
 	}
 	return h.rd, key

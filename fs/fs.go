@@ -26,6 +26,8 @@ const (
 	DefaultMaxStatCacheEntries = 100000
 	DefaultMultipartSize       = transfer.DefaultPartSize
 	DefaultParallelCount       = 8
+	DefaultDiskCacheSize       = 4 << 30
+	DefaultPresignExpires      = time.Hour
 	// prefetchParallel bounds the HEADs a listing starts to learn the
 	// metadata (mode, uid, gid, mtime) of the entries it returned.
 	prefetchParallel = 16
@@ -43,20 +45,25 @@ type Options struct {
 	MultipartSize       int64         // part size and single-PUT threshold; 0 = 8 MiB
 	ParallelCount       int           // concurrent part uploads / copies; 0 = 8
 	CacheSize           int64         // memory block cache bytes; 0 = no block cache
-	CacheDir            string        // spool files live here, or in os.TempDir()
+	CacheDir            string        // spool files live here, or in os.TempDir(); and the disk block cache (CacheDir/blocks)
+	DiskCacheSize       int64         // disk block cache bytes when CacheDir is set; 0 = 4 GiB; < 0 disables
 	DefaultACL          string
 	StorageClass        string
 	SSE                 *obsclient.SSE
-	ControlDir          string // reserved
+	ControlDir          string        // hidden control directory at the root ("" = none); see control.go
+	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = 1h
 	Logger              *zap.Logger
 }
 
 // FS is a mounted (or mountable) view of a bucket prefix.
 type FS struct {
 	st      store
+	adm     *obsclient.Bucket // bucket settings, ACLs, versions, uploads; nil without a bucket (logic tests)
+	stats   *opStats          // requests by operation (control_stats.go)
 	up      *transfer.Uploader
-	fetcher *transfer.Fetcher // shared limit on GETs in flight
-	blocks  *cache.Blocks     // memory block cache; nil when CacheSize is 0
+	fetcher *transfer.Fetcher  // shared limit on GETs in flight
+	blocks  *cache.Blocks      // memory block cache; nil when CacheSize is 0
+	disk    *transfer.DiskTier // disk block cache tier; nil without CacheDir
 	opts    Options
 	ns      namespace
 	defs    attrDefaults
@@ -100,6 +107,7 @@ func New(b *obsclient.Bucket, o Options) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.adm = b
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	info, err := b.Head(ctx)
@@ -117,8 +125,10 @@ func newFS(st store, o Options) (*FS, error) {
 		return nil, err
 	}
 	o = withDefaults(o)
+	stats := &opStats{}
+	st = countingStore{store: st, s: stats}
 	f := &FS{
-		st: st, opts: o, ns: namespace{prefix: prefix}, log: o.Logger,
+		st: st, stats: stats, opts: o, ns: namespace{prefix: prefix}, log: o.Logger,
 		defs:    attrDefaults{UID: o.UID, GID: o.GID, Umask: o.Umask},
 		ttl:     max(o.StatCacheTTL, 0),
 		inos:    map[string]uint64{"": fuse.FUSE_ROOT_ID},
@@ -132,6 +142,13 @@ func newFS(st store, o Options) (*FS, error) {
 		if f.blocks, err = cache.NewBlocks(o.CacheSize); err != nil {
 			return nil, err
 		}
+	}
+	if o.CacheDir != "" && o.DiskCacheSize > 0 {
+		dc, err := cache.OpenDisk(o.CacheDir, o.DiskCacheSize)
+		if err != nil {
+			return nil, err
+		}
+		f.disk = transfer.NewDiskTier(dc, transfer.DiskTierConfig{})
 	}
 	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger})
 	f.meta = cache.NewMeta[objAttr, []listEntry](cache.MetaConfig{TTL: f.ttl, MaxEntries: o.MaxStatCacheEntries})
@@ -153,11 +170,17 @@ func withDefaults(o Options) Options {
 	if o.ParallelCount <= 0 {
 		o.ParallelCount = DefaultParallelCount
 	}
+	if o.DiskCacheSize == 0 {
+		o.DiskCacheSize = DefaultDiskCacheSize
+	}
 	if o.MountpointMode == 0 {
 		o.MountpointMode = 0777 &^ o.Umask
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
+	}
+	if o.PresignExpires <= 0 {
+		o.PresignExpires = DefaultPresignExpires
 	}
 	return o
 }
@@ -241,6 +264,9 @@ func (f *FS) Flush(ctx context.Context) error {
 		if en := n.commit(ctx); en != 0 {
 			errs = append(errs, fmt.Errorf("commit %q: %w", n.pathOrDeleted(), en))
 		}
+	}
+	if f.disk != nil { // blocks still queued for the disk cache (best effort)
+		_ = f.disk.WaitContext(ctx)
 	}
 	return errors.Join(errs...)
 }

@@ -86,6 +86,9 @@ func (e *env) mount(o Options) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	if f.disk != nil { // runs after the unmount below: writes finish before CacheDir is removed
+		e.t.Cleanup(f.disk.Close)
+	}
 	if e.wrap != nil {
 		f.st = e.wrap(f.st)
 		f.up = transfer.NewUploader(f.st, transfer.UploaderConfig{PartSize: f.opts.MultipartSize, Concurrency: f.opts.ParallelCount})

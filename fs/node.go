@@ -81,6 +81,9 @@ func (n *node) key(p string) string {
 // Lookup finds a child: local state first, then caches and server.
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	f := n.fsys
+	if n.isControlName(name) {
+		return n.lookupControl(ctx, out)
+	}
 	p, en := n.childPath(name)
 	if en != 0 {
 		return nil, en

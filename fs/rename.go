@@ -36,6 +36,9 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if flags&renameExchange != 0 {
 		return syscall.ENOTSUP
 	}
+	if np, ok := newParent.(*node); n.isControlName(name) || ok && np.isControlName(newName) {
+		return syscall.EPERM // the control directory is not part of the tree
+	}
 	if flags&^uint32(renameNoreplace) != 0 {
 		return syscall.EINVAL
 	}

@@ -74,6 +74,7 @@ func (f *FS) statRemote(ctx context.Context, p string) (objAttr, error) {
 		return objAttr{}, headErr
 	}
 	a := attrFromInfo(info, false, f.defs)
+	a.Complete = true // a HEAD tells all there is, metadata or none
 	f.meta.Attrs.Put(fk, a)
 	return a, nil
 }
@@ -158,6 +159,7 @@ func (f *FS) statKnown(ctx context.Context, e listEntry) (objAttr, error) {
 		return objAttr{}, err
 	}
 	a := attrFromInfo(info, false, f.defs)
+	a.Complete = true // a HEAD tells all there is, metadata or none
 	f.meta.Attrs.Put(e.Key, a)
 	return a, nil
 }

@@ -5,7 +5,8 @@ package fs
 // are lowercased too. The POSIX keys (mode, uid, gid, mtime, ctime, atime)
 // are hidden and reserved. All metadata of an object must fit in 8 KB
 // (E2BIG beyond). Other namespaces (security., system., trusted.) are not
-// supported.
+// supported. The user.obs. namespace is reserved for OBS facts and actions
+// (xattr_obs.go).
 
 import (
 	"context"
@@ -41,6 +42,9 @@ func xattrName(attr string) (string, bool) {
 }
 
 func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if isObsXattr(attr) {
+		return n.getObsXattr(ctx, attr, dest)
+	}
 	name, ok := xattrName(attr)
 	if !ok {
 		return 0, enoattr
@@ -71,7 +75,12 @@ func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 	sort.Strings(names)
 	var b strings.Builder
 	for _, k := range names {
-		b.WriteString(xattrUser + k + "\x00")
+		if !isObsXattr(xattrUser + k) {
+			b.WriteString(xattrUser + k + "\x00")
+		}
+	}
+	for _, k := range n.obsXattrNames() {
+		b.WriteString(k + "\x00")
 	}
 	if len(dest) < b.Len() {
 		return uint32(b.Len()), syscall.ERANGE
@@ -82,6 +91,9 @@ func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
 	if en := n.fsys.checkWritable(); en != 0 {
 		return en
+	}
+	if isObsXattr(attr) {
+		return n.setObsXattr(ctx, attr, data)
 	}
 	name, ok := xattrName(attr)
 	if !ok {
@@ -110,6 +122,9 @@ func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	if en := n.fsys.checkWritable(); en != 0 {
 		return en
+	}
+	if isObsXattr(attr) {
+		return n.removeObsXattr(ctx, attr)
 	}
 	name, ok := xattrName(attr)
 	if !ok {

@@ -135,9 +135,27 @@ step "Extended attributes: user.* xattrs are object metadata"
 if command -v setfattr >/dev/null; then
 	run setfattr -n user.project -v obsfs-demo docs/2026/hello.txt
 	run getfattr -n user.project docs/2026/hello.txt
+	run getfattr -n user.obs.storage_class docs/2026/hello.txt
 else
 	echo "(setfattr/getfattr not installed — apt-get install attr — skipping)"
 fi
+
+step "Manage OBS from the mount: the hidden control directory .obsfs"
+run ls -a
+run ls .obsfs
+run cat .obsfs/storageinfo
+
+step "Versioning on, an overwrite, the versions, and a restore by cp"
+runsh 'echo Enabled > .obsfs/versioning'
+run cat .obsfs/versioning
+runsh 'echo "first draft" > notes.txt'
+runsh 'echo "second draft" > notes.txt'
+run cat notes.txt
+run ls -l .obsfs/versions/notes.txt/
+runsh 'for v in .obsfs/versions/notes.txt/*; do grep -qx "first draft" "$v" && cp "$v" notes.txt; done; true'
+run cat notes.txt
+[[ $(cat notes.txt) == "first draft" ]] || die "the old version was not restored"
+run ls .obsfs/versions/notes.txt/
 cd "$REPO"
 
 step "Unmount and mount again: everything came from the bucket"

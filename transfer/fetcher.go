@@ -9,7 +9,9 @@ package transfer
 // block size). A fetch runs on its own context: a reader that gives up
 // (cancelled read, closed handle) does not cancel a GET other readers may be
 // waiting for; fetchTimeout bounds it instead. A fetched block is offered to
-// the block cache before waiters are released.
+// the block cache before waiters are released. With a disk tier (tier.go)
+// a fetch first looks the block up on disk, inside the singleflight and
+// without taking a GET slot; fetched blocks are queued for the disk.
 
 import (
 	"context"
@@ -31,7 +33,8 @@ const (
 
 // FetchStats counts a Fetcher's work.
 type FetchStats struct {
-	Requests int64 // block fetches started (each one GET, two on a retried short body)
+	Requests int64 // block fetches sent to the network (each one GET, two on a retried short body)
+	DiskHits int64 // block fetches served by the disk tier
 	Shared   int64 // block requests that joined a fetch already in flight
 	Bytes    int64 // bytes fetched
 	Errors   int64 // fetches that failed
@@ -50,7 +53,7 @@ type Fetcher struct {
 	mu    sync.Mutex
 	calls map[flightKey]*call // GUARDED_BY(mu): fetches in flight
 
-	requests, shared, fetched, errors atomic.Int64
+	requests, shared, fetched, errors, diskHits atomic.Int64
 }
 
 // flightKey identifies a block fetch. The block size is part of it so that
@@ -141,18 +144,19 @@ var defaultFetcher = sync.OnceValue(func() *Fetcher { return NewFetcher(0, 0) })
 
 // Stats returns the counters so far.
 func (f *Fetcher) Stats() FetchStats {
-	return FetchStats{Requests: f.requests.Load(), Shared: f.shared.Load(), Bytes: f.fetched.Load(), Errors: f.errors.Load(), Ahead: f.ahead.Load()}
+	return FetchStats{Requests: f.requests.Load(), DiskHits: f.diskHits.Load(), Shared: f.shared.Load(), Bytes: f.fetched.Load(), Errors: f.errors.Load(), Ahead: f.ahead.Load()}
 }
 
 // blockReq says which bytes make up a block and where they go.
 type blockReq struct {
-	src ObjectSource
-	pin pin
-	bc  *cache.Blocks // may be nil
-	key cache.BlockKey
-	off int64 // first byte of the block in the object
-	n   int64 // block length (short for the last block)
-	bs  int64 // block size of the reader
+	src  ObjectSource
+	pin  pin
+	bc   *cache.Blocks // may be nil
+	disk *DiskTier     // may be nil
+	key  cache.BlockKey
+	off  int64 // first byte of the block in the object
+	n    int64 // block length (short for the last block)
+	bs   int64 // block size of the reader
 }
 
 // fetch returns the fetch of the block in flight, starting one if there is
@@ -168,12 +172,22 @@ func (f *Fetcher) fetch(r blockReq) *call {
 	c := &call{done: make(chan struct{})}
 	f.calls[fk] = c
 	f.mu.Unlock()
-	f.requests.Add(1)
 	go f.run(fk, c, r)
 	return c
 }
 
 func (f *Fetcher) run(fk flightKey, c *call, r blockReq) {
+	if r.disk != nil {
+		if data, ok := r.disk.get(r.key, r.off, r.n); ok {
+			f.diskHits.Add(1)
+			if r.bc != nil {
+				r.bc.Set(r.key, data)
+			}
+			f.finish(fk, c, data, nil)
+			return
+		}
+	}
+	f.requests.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()
 	f.slots <- struct{}{}
@@ -190,7 +204,15 @@ func (f *Fetcher) run(fk flightKey, c *call, r blockReq) {
 		if r.bc != nil {
 			r.bc.Set(r.key, buf)
 		}
+		if r.disk != nil {
+			r.disk.put(r.key, r.off, buf)
+		}
 	}
+	f.finish(fk, c, buf, err)
+}
+
+// finish publishes a fetch's result and ends its flight.
+func (f *Fetcher) finish(fk flightKey, c *call, buf []byte, err error) {
 	c.data, c.err = buf, err
 	f.mu.Lock()
 	delete(f.calls, fk)

@@ -7,7 +7,8 @@ package transfer
 // object fails the read with ErrStale instead of mixing versions). Blocks
 // come from, in order: the reader's own window of recent and prefetched
 // blocks, the shared block cache, or a fetch through the shared Fetcher
-// (joined with any fetch of the same block already in flight).
+// (joined with any fetch of the same block already in flight), which tries
+// the optional disk tier before the network (tier.go).
 //
 // Readahead: a read that starts where the previous one ended (or within
 // the current window) is sequential. Sequential reads keep a lookahead of
@@ -41,11 +42,12 @@ const (
 
 // ReaderConfig configures a Reader. Zero fields take defaults.
 type ReaderConfig struct {
-	BlockSize        int64    // block size; readers sharing a cache must agree on it; default 1 MiB
-	InitialReadahead int64    // first readahead window; default 1 MiB
-	MaxReadahead     int64    // largest window; default 64 MiB; negative disables readahead
-	Fetcher          *Fetcher // shared fetch limiter; nil uses a process-wide default
-	VersionID        string   // when set, GETs also name this version
+	BlockSize        int64     // block size; readers sharing a cache must agree on it; default 1 MiB
+	InitialReadahead int64     // first readahead window; default 1 MiB
+	MaxReadahead     int64     // largest window; default 64 MiB; negative disables readahead
+	Fetcher          *Fetcher  // shared fetch limiter; nil uses a process-wide default
+	VersionID        string    // when set, GETs also name this version
+	Disk             *DiskTier // optional disk tier below the memory cache (tier.go)
 }
 
 // aheadEntry is a block in a reader's window; held is what it charges to
@@ -62,6 +64,7 @@ type Reader struct {
 	size int64
 	bc   *cache.Blocks
 	f    *Fetcher
+	disk *DiskTier // may be nil
 	bs   int64
 	init int64 // initial window
 	max  int64 // max window; 0 when readahead is off
@@ -80,7 +83,7 @@ type Reader struct {
 // size. bc may be nil (no caching).
 func NewReader(src ObjectSource, key string, etag string, size int64, bc *cache.Blocks, cfg ReaderConfig) *Reader {
 	r := &Reader{
-		src: src, pin: pin{Key: key, ETag: etag, VersionID: cfg.VersionID}, size: size, bc: bc, f: cfg.Fetcher,
+		src: src, pin: pin{Key: key, ETag: etag, VersionID: cfg.VersionID}, size: size, bc: bc, f: cfg.Fetcher, disk: cfg.Disk,
 		bs: cfg.BlockSize, init: cfg.InitialReadahead, max: cfg.MaxReadahead,
 		ahead: make(map[int64]aheadEntry),
 	}
@@ -209,7 +212,7 @@ func (r *Reader) blockLocked(i int64, prefetch bool) *call {
 	if data, ok := r.cacheGet(key); ok {
 		c = doneCall(data)
 	} else {
-		c = r.f.fetch(blockReq{src: r.src, pin: r.pin, bc: r.bc, key: key, off: off, n: n, bs: r.bs})
+		c = r.f.fetch(blockReq{src: r.src, pin: r.pin, bc: r.bc, disk: r.disk, key: key, off: off, n: n, bs: r.bs})
 	}
 	r.ahead[i] = aheadEntry{c: c, held: held}
 	return c

@@ -46,12 +46,15 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 		ReadOnly:     c.ReadOnly,
 		StatCacheTTL: c.StatCacheTTL, MaxStatCacheEntries: c.MaxStatCacheEntries,
 		MultipartSize: c.MultipartSize, ParallelCount: c.ParallelCount,
-		CacheSize: c.CacheSize, CacheDir: c.CacheDir,
+		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize,
 		DefaultACL: c.DefaultACL, StorageClass: c.StorageClass, SSE: sse,
-		ControlDir: c.ControlDir, Logger: log.Named("fs"),
+		ControlDir: c.ControlDir, PresignExpires: c.PresignExpires, Logger: log.Named("fs"),
 	}
 	if c.StatCacheTTL == 0 {
 		o.StatCacheTTL = -1 // fs: 0 means its default, < 0 disables caching
+	}
+	if c.DiskCacheSize == 0 {
+		o.DiskCacheSize = -1 // fs: 0 means its default, < 0 disables the disk cache
 	}
 	return o
 }

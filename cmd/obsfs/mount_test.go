@@ -26,6 +26,8 @@ func TestFSOptionsMapping(t *testing.T) {
 	assert.Equal(t, 4, o.ParallelCount)
 	assert.Equal(t, int64(64<<20), o.CacheSize)
 	assert.Equal(t, "/var/cache/obsfs", o.CacheDir)
+	assert.Equal(t, int64(4<<30), o.DiskCacheSize, "disk_cache_size defaults to 4G")
+	assert.Equal(t, int64(-1), fsOptions(parseOK(t, "bkt", "/mnt", "-o", "url=h,disk_cache_size=0"), sse, zap.NewNop()).DiskCacheSize, "0 disables, which fs spells < 0")
 	assert.Equal(t, "private", o.DefaultACL)
 	assert.Equal(t, "COLD", o.StorageClass)
 	assert.Same(t, sse, o.SSE)

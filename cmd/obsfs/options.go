@@ -52,6 +52,7 @@ type Config struct {
 	ParallelCount       int
 	CacheSize           int64
 	CacheDir            string
+	DiskCacheSize       int64 // 0 = disk block cache off
 
 	ConnectTimeout   time.Duration
 	ReadWriteTimeout time.Duration
@@ -60,9 +61,10 @@ type Config struct {
 	CAFile           string
 	Proxy            string // may hold credentials: never log it (see redactURL)
 
-	LogFile    string
-	LogLevel   zapcore.Level
-	ControlDir string
+	LogFile        string
+	LogLevel       zapcore.Level
+	ControlDir     string
+	PresignExpires time.Duration
 
 	set map[string]bool // options given explicitly by the user
 }
@@ -132,7 +134,8 @@ var options = []option{
 	sizeOpt("multipart_size", "16M", 5<<20, 5<<30, "part size of multipart uploads (bare number: MiB; grows for very large files)", func(c *Config) *int64 { return &c.MultipartSize }),
 	intOpt("parallel_count", 8, 1, 100, "parallel requests per file for uploads and ranged reads", func(c *Config) *int { return &c.ParallelCount }),
 	sizeOpt("cache_size", "128M", 1<<20, 1<<40, "memory for the read block cache (bare number: MiB)", func(c *Config) *int64 { return &c.CacheSize }),
-	strOpt("use_cache", "", "DIR", "directory for write spool files (default: `$TMPDIR`, else `/tmp`)", func(c *Config) *string { return &c.CacheDir }, nil),
+	strOpt("use_cache", "", "DIR", "directory for write spool files (default: `$TMPDIR`, else `/tmp`) and, when given, the disk block cache in `DIR/blocks`", func(c *Config) *string { return &c.CacheDir }, nil),
+	sizeOpt("disk_cache_size", "4G", 0, 1<<50, "bound of the disk block cache under `use_cache` (LRU; blocks are kept across remounts while the object's ETag is unchanged; it also leaves the smaller of 1 GiB and 5% of the filesystem free; `0` disables; bare number: MiB)", func(c *Config) *int64 { return &c.DiskCacheSize }),
 
 	durOpt("connect_timeout", "10s", "timeout to connect (TCP + TLS) to the endpoint", func(c *Config) *time.Duration { return &c.ConnectTimeout }),
 	durOpt("readwrite_timeout", "60s", "timeout for a request's response to start", func(c *Config) *time.Duration { return &c.ReadWriteTimeout }),
@@ -147,7 +150,8 @@ var options = []option{
 		set: func(c *Config, v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		}},
-	strOpt("control_dir", ".obsfs", "NAME", "name of the hidden control directory at the mount root (reserved: not served yet)", func(c *Config) *string { return &c.ControlDir }, checkControlDir),
+	strOpt("control_dir", ".obsfs", "NAME", "name of the hidden control directory at the mount root (bucket settings, versions, uploads, stats; empty disables)", func(c *Config) *string { return &c.ControlDir }, checkControlDir),
+	durOpt("presign_expires", "1h", "lifetime of the presigned URLs the `user.obs.url` xattr hands out", func(c *Config) *time.Duration { return &c.PresignExpires }),
 }
 
 // lookupOption finds an option by name.

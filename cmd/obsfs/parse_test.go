@@ -95,6 +95,7 @@ var optionCases = map[string]struct {
 	"parallel_count":         {"parallel_count=16", func(t *testing.T, c *Config) { assert.Equal(t, 16, c.ParallelCount) }},
 	"cache_size":             {"cache_size=1G", func(t *testing.T, c *Config) { assert.Equal(t, int64(1<<30), c.CacheSize) }},
 	"use_cache":              {"use_cache=/var/cache/obsfs", func(t *testing.T, c *Config) { assert.Equal(t, "/var/cache/obsfs", c.CacheDir) }},
+	"disk_cache_size":        {"disk_cache_size=20G", func(t *testing.T, c *Config) { assert.Equal(t, int64(20<<30), c.DiskCacheSize) }},
 	"connect_timeout":        {"connect_timeout=3", func(t *testing.T, c *Config) { assert.Equal(t, 3*time.Second, c.ConnectTimeout) }},
 	"readwrite_timeout":      {"readwrite_timeout=2m", func(t *testing.T, c *Config) { assert.Equal(t, 2*time.Minute, c.ReadWriteTimeout) }},
 	"retries":                {"retries=0", func(t *testing.T, c *Config) { assert.Equal(t, 0, c.Retries) }},
@@ -104,6 +105,7 @@ var optionCases = map[string]struct {
 	"logfile":                {"logfile=/var/log/obsfs.log", func(t *testing.T, c *Config) { assert.Equal(t, "/var/log/obsfs.log", c.LogFile) }},
 	"dbglevel":               {"dbglevel=warn", func(t *testing.T, c *Config) { assert.Equal(t, zapcore.WarnLevel, c.LogLevel) }},
 	"control_dir":            {"control_dir=.ctl", func(t *testing.T, c *Config) { assert.Equal(t, ".ctl", c.ControlDir) }},
+	"presign_expires":        {"presign_expires=10m", func(t *testing.T, c *Config) { assert.Equal(t, 10*time.Minute, c.PresignExpires) }},
 }
 
 func TestEveryOptionParses(t *testing.T) {

@@ -1,0 +1,207 @@
+package fs
+
+// versions/: a read-only view of every version of every path under the
+// mount. versions/ mirrors the directory tree; each path that has (or had)
+// an object is a directory versions/<path>/ whose files are its versions,
+// named "<LastModified UTC>.<version id>" (e.g.
+// "2026-11-24T08:00:00Z.G001…"), delete markers as "<time>.<id>.deleted"
+// (empty). Reading a version file streams that version (GET ?versionId);
+// copying one over the live path restores it through the normal write path.
+// Listings are not cached: every readdir and lookup lists the prefix again.
+
+import (
+	"context"
+	"strings"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/obsfs/obsfs/obsclient"
+)
+
+// maxVersionEntries bounds one versions/ directory's listing.
+const maxVersionEntries = 100000
+
+type verDir struct {
+	gofs.Inode
+	f    *FS
+	path string // mount path this directory mirrors ("" = root)
+}
+
+type verEntry struct {
+	name string
+	dir  bool
+	info obsclient.ObjectInfo // files
+}
+
+var (
+	_ = (gofs.NodeLookuper)((*verDir)(nil))
+	_ = (gofs.NodeReaddirer)((*verDir)(nil))
+	_ = (gofs.NodeGetattrer)((*verDir)(nil))
+)
+
+func versionName(v obsclient.ObjectInfo) string {
+	id := v.VersionID
+	if id == "" {
+		id = "null"
+	}
+	name := ctlTime(v.LastModified) + "." + strings.ReplaceAll(id, "/", "%2F")
+	if v.DeleteMarker {
+		name += ".deleted"
+	}
+	return name
+}
+
+// entries lists the directory: the versions of the object at d.path and
+// the child names (objects and prefixes) below it.
+func (d *verDir) entries(ctx context.Context) ([]verEntry, syscall.Errno) {
+	f := d.f
+	var out []verEntry
+	seen := map[string]bool{}
+	add := func(e verEntry) {
+		if !seen[e.name] && len(out) < maxVersionEntries {
+			seen[e.name] = true
+			out = append(out, e)
+		}
+	}
+	if d.path != "" {
+		fk := f.ns.fileKey(d.path)
+		o := obsclient.ListVersionsOptions{Prefix: fk, Delimiter: "/"}
+		for more := true; more && len(out) < maxVersionEntries; {
+			res, err := f.adm.ListVersions(ctx, o)
+			if err != nil {
+				return nil, f.errno("versions", fk, err)
+			}
+			for _, v := range res.Versions {
+				if v.Key == fk {
+					add(verEntry{name: versionName(v), info: v})
+				}
+			}
+			more = res.IsTruncated && (res.NextKeyMarker != "" || res.NextVersionIDMarker != "")
+			o.KeyMarker, o.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
+		}
+	}
+	dk := f.ns.dirKey(d.path)
+	o := obsclient.ListVersionsOptions{Prefix: dk, Delimiter: "/"}
+	for more := true; more && len(out) < maxVersionEntries; {
+		res, err := f.adm.ListVersions(ctx, o)
+		if err != nil {
+			return nil, f.errno("versions", dk, err)
+		}
+		for _, v := range res.Versions {
+			if name := strings.TrimPrefix(v.Key, dk); name != "" && validName(name) {
+				add(verEntry{name: name, dir: true})
+			}
+		}
+		for _, p := range res.CommonPrefixes {
+			if name := strings.TrimSuffix(strings.TrimPrefix(p, dk), "/"); name != "" && validName(name) {
+				add(verEntry{name: name, dir: true})
+			}
+		}
+		more = res.IsTruncated && (res.NextKeyMarker != "" || res.NextVersionIDMarker != "")
+		o.KeyMarker, o.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
+	}
+	return out, 0
+}
+
+// validName accepts a listed name as one path segment.
+func validName(name string) bool {
+	return name != "." && name != ".." && !strings.ContainsAny(name, "/\x00") && len(name) <= 255
+}
+
+func (d *verDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	d.f.ctlAttr(d.StableAttr().Ino, syscall.S_IFDIR|0555, 0, &out.Attr)
+	return 0
+}
+
+func (d *verDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	ents, en := d.entries(ctx)
+	if en != 0 {
+		return nil, en
+	}
+	out := make([]fuse.DirEntry, 0, len(ents))
+	for _, e := range ents {
+		mode := uint32(syscall.S_IFREG)
+		if e.dir {
+			mode = syscall.S_IFDIR
+		}
+		out = append(out, fuse.DirEntry{Name: e.name, Mode: mode, Ino: d.f.ctlIno("versions/" + joinPath(d.path, e.name))})
+	}
+	return gofs.NewListDirStream(out), 0
+}
+
+func (d *verDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ents, en := d.entries(ctx)
+	if en != 0 {
+		return nil, en
+	}
+	f := d.f
+	p := joinPath(d.path, name)
+	ino := f.ctlIno("versions/" + p)
+	for _, e := range ents {
+		if e.name != name {
+			continue
+		}
+		if e.dir {
+			f.ctlAttr(ino, syscall.S_IFDIR|0555, 0, &out.Attr)
+			return d.NewInode(ctx, &verDir{f: f, path: p}, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
+		}
+		vf := &verFile{f: f, info: e.info}
+		vf.fill(ino, &out.Attr)
+		return d.NewInode(ctx, vf, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
+	}
+	return nil, syscall.ENOENT
+}
+
+// verFile is one version of an object.
+type verFile struct {
+	gofs.Inode
+	f    *FS
+	info obsclient.ObjectInfo
+}
+
+var (
+	_ = (gofs.NodeOpener)((*verFile)(nil))
+	_ = (gofs.NodeGetattrer)((*verFile)(nil))
+	_ = (gofs.NodeReader)((*verFile)(nil))
+)
+
+func (v *verFile) fill(ino uint64, out *fuse.Attr) {
+	v.f.ctlAttr(ino, syscall.S_IFREG|0444, uint64(v.info.Size), out)
+	t := v.info.LastModified
+	out.SetTimes(&t, &t, &t)
+}
+
+func (v *verFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	v.fill(v.StableAttr().Ino, &out.Attr)
+	return 0
+}
+
+func (v *verFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		return nil, 0, syscall.EACCES
+	}
+	return nil, fuse.FOPEN_KEEP_CACHE, 0 // a version never changes
+}
+
+// Read GETs the requested range of the version.
+func (v *verFile) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if v.info.DeleteMarker || off >= v.info.Size || len(dest) == 0 {
+		return fuse.ReadResultData(nil), 0
+	}
+	f := v.f
+	o := f.getOptions()
+	o.VersionID = v.info.VersionID
+	o.Range = &obsclient.Range{Start: off, End: min(off+int64(len(dest)), v.info.Size) - 1}
+	r, err := f.st.GetObject(ctx, v.info.Key, o)
+	if err != nil {
+		return nil, f.errno("read version", v.info.Key, err)
+	}
+	defer r.Close()
+	n, err := readFull(r, dest[:o.Range.End-off+1])
+	if err != nil {
+		return nil, f.errno("read version", v.info.Key, err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
