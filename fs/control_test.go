@@ -432,8 +432,10 @@ func TestVersionsAndRestoreByCopy(t *testing.T) {
 	}
 	mustWrite(t, e.path("sub/g"), "g")
 	vs := readDirNames(t, e.path(".obsfs/versions/f"))
-	if len(vs) < 2 { // at least "one" and "two" (a truncate may add an empty one)
-		t.Fatalf("versions of f = %v", vs)
+	// Exactly "one" and "two": the truncate that open(O_TRUNC) sends must
+	// not upload an empty version of its own (fs/file.go truncate).
+	if len(vs) != 2 {
+		t.Fatalf("versions of f = %v, want 2", vs)
 	}
 	if top := strings.Join(readDirNames(t, e.path(".obsfs/versions")), " "); top != "f/ sub/" {
 		t.Fatalf("versions/ = %q", top)

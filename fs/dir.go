@@ -189,6 +189,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	w.pending = true
 	ch.attr = a
 	ch.opens++
+	ch.writers++
 	ch.mu.Unlock()
 	f.invalidate(f.ns.fileKey(p))
 	f.fillEntry(ch, a, out)

@@ -65,6 +65,9 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.opens++
+	if write {
+		n.writers++
+	}
 	h := &handle{n: n, write: write, etag: n.attr.ETag, size: n.attr.Size}
 	if p, ok := n.pathLocked(); ok {
 		h.rdKey = n.fsys.ns.fileKey(p)
@@ -199,6 +202,11 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 		h.rd = nil
 	}
 	h.rmu.Unlock()
+	if h.write {
+		h.n.mu.Lock()
+		h.n.writers--
+		h.n.mu.Unlock()
+	}
 	h.n.release()
 	return 0
 }
@@ -264,14 +272,20 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 	return n.Getattr(ctx, fh, out)
 }
 
-// truncate changes the size. Through a handle (ftruncate) the change is
-// committed with the handle's data at close; otherwise (truncate(2)) at once.
+// truncate changes the size. Through a handle (ftruncate), or while a
+// writable handle is open, the change is committed with that handle's data
+// at its flush/close; otherwise (truncate(2) of a file nobody writes) at
+// once. The middle case matters: go-fuse does not negotiate
+// FUSE_ATOMIC_O_TRUNC, so open(O_TRUNC) reaches us as an open for writing
+// followed by a truncate to 0 naming no handle. Committing that at once would
+// upload an empty object (and an extra version) before every overwrite.
 func (n *node) truncate(ctx context.Context, size uint64, viaHandle bool) syscall.Errno {
 	if n.IsDir() {
 		return syscall.EISDIR
 	}
 	n.mu.Lock()
 	had, cur := n.w != nil, n.attr.Size
+	deferCommit := viaHandle || n.writers > 0
 	if !viaHandle {
 		n.opens++ // keeps the write state alive until this call ends
 	}
@@ -291,7 +305,7 @@ func (n *node) truncate(ctx context.Context, size uint64, viaHandle bool) syscal
 			return en
 		}
 	}
-	if viaHandle {
+	if deferCommit {
 		return 0
 	}
 	return n.commit(ctx)

@@ -29,6 +29,7 @@ type node struct {
 	deleted bool        // unlinked or replaced; the open handles keep it alive
 	w       *writeState // local data: open for writing, or an upload to retry
 	opens   int         // open handles
+	writers int         // open handles that may write (a subset of opens)
 	target  string      // symlink target, once read
 	cached  string      // ETag of the data the kernel may hold in its page cache
 }
