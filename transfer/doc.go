@@ -29,16 +29,52 @@
 // run in parallel; any failure aborts the upload and keeps the spool dirty
 // for a later retry (upload.go).
 //
-// Later kinds fit the same shape: the append fast path is another PlanKind
-// (append the dirty tail to an appendable object), and streaming uploads run
-// StepUpload steps for full grid cells while the file is still being
-// written, leaving the rest of the plan to Commit.
+// Growth is cheap (append.go, plan.go): a spool whose base only grew past
+// its end is committed by appending the new bytes (AppendObject at position
+// = base length, checked by the server) when the base is an OBS appendable
+// object (Base.Appendable) or the file was created appendable
+// (Spool.SetAppendable); and, for a normal base of at least MinPartSize, by
+// a multipart upload whose first parts copy the whole old object on the
+// server (pinned by If-Match, off the part grid) followed by the new bytes.
+// An append is never sent twice: a position mismatch is resolved by reading
+// the extra bytes back and comparing them with the spool (ours: adopted;
+// someone else's: ErrAppendConflict). An object that refuses appends is
+// rewritten by the normal plan.
+//
+// A file written sequentially from offset 0 can stream (stream.go): with
+// Uploader.Stream attached, full parts (growing with the part count) are
+// uploaded in the background while the file is written, and Commit uploads
+// only the tail and completes. Anything else (a write below the uploaded
+// range, a failed part, other options) abandons the streamed upload and
+// Commit re-plans from the spool, which keeps every byte.
+//
+// # How fs drives the fast paths
+//
+//   - Open of an existing object: NewSpool(dir, &Base{Key, ETag, Size,
+//     VersionID, Appendable, NextAppendPosition}, src), the last two from
+//     ObjectInfo. Nothing else: growth of a normal object ≥ MinPartSize
+//     is copied on the server automatically, growth of an appendable one
+//     is appended.
+//   - Create with O_APPEND: NewSpool(dir, nil, src) then SetAppendable(true):
+//     the first commit creates an appendable object with the commit's
+//     WriteOptions, later commits append.
+//   - Create without O_APPEND, or O_TRUNC (after Truncate(0)): Stream(ctx,
+//     key, spool, opts) with the options the file will be committed with;
+//     ErrNotStreamable just means "commit normally". Commit with
+//     CommitWith(…, CommitOptions{StreamMetadataMayDiffer: true}) if only
+//     POSIX times in Metadata may have moved since.
+//   - Appends cannot change metadata: when metadata/ACL/storage class of an
+//     appendable file changed, commit with CommitOptions{NoAppend: true}.
 //
 // # Errors
 //
-// ErrStale: the pinned object changed or vanished (fs: ESTALE). ErrTooLarge:
-// the file exceeds MaxObjectSize (fs: EFBIG). ErrShortBody: a truncated GET
-// body, after one retry (fs: EIO). ErrClosed: use after Close. Errors of
+// ErrStale: the pinned object changed or vanished (fs: ESTALE).
+// ErrAppendConflict: another writer appended to (or replaced) an appendable
+// object since the spool's base was read; nothing of ours was written
+// (fs: ESTALE). ErrTooLarge: the file exceeds MaxObjectSize (fs: EFBIG).
+// ErrShortBody: a truncated GET body, after one retry (fs: EIO).
+// ErrNotStreamable: Stream declined; commit normally. ErrClosed: use after
+// Close. Errors of
 // the object store keep their *obsclient.Error in the chain, so fs's errno
 // mapping (quota, access denied, …) applies unchanged.
 package transfer

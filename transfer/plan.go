@@ -10,9 +10,14 @@ package transfer
 // server (UploadPartCopy) instead of being downloaded and uploaded again;
 // runs of such cells become one copy part (up to MaxPartSize). Cells are
 // part-aligned and at least MinPartSize long except the last, so every copy
-// respects the protocol's part limits. The plan is a list of typed steps so
-// later kinds (append, streaming parts uploaded while the file is written)
-// slot in beside these.
+// respects the protocol's part limits.
+//
+// Growth without edits has cheaper plans: appends of the new bytes when
+// the object can take them (PlanAppend), and for a normal base of at least
+// MinPartSize a multipart upload that copies the whole base first (copy
+// parts of up to MaxPartSize, off the grid) and uploads only the new bytes.
+// StreamPartSize gives the part sizes of streaming uploads (stream.go),
+// whose final size is unknown while they run.
 
 import (
 	"errors"
@@ -42,6 +47,9 @@ type PlanKind int
 const (
 	PlanPut       PlanKind = iota // one PUT of the whole object
 	PlanMultipart                 // initiate, parts (uploaded or copied), complete
+	// PlanAppend appends the bytes [BaseSize, Size) to an appendable object
+	// (or creates one at position 0), in chunks of at most MaxPartSize.
+	PlanAppend
 )
 
 func (k PlanKind) String() string {
@@ -50,6 +58,8 @@ func (k PlanKind) String() string {
 		return "put"
 	case PlanMultipart:
 		return "multipart"
+	case PlanAppend:
+		return "append"
 	}
 	return fmt.Sprintf("PlanKind(%d)", int(k))
 }
@@ -61,6 +71,7 @@ const (
 	StepPut    StepKind = iota // PUT the bytes [Off, Off+Len) of the spool as the object
 	StepUpload                 // UploadPart the spool's bytes [Off, Off+Len)
 	StepCopy                   // UploadPartCopy the base object's bytes [Off, Off+Len)
+	StepAppend                 // AppendObject the spool's bytes [Off, Off+Len) at position Off
 )
 
 func (k StepKind) String() string {
@@ -71,6 +82,8 @@ func (k StepKind) String() string {
 		return "upload"
 	case StepCopy:
 		return "copy"
+	case StepAppend:
+		return "append"
 	}
 	return fmt.Sprintf("StepKind(%d)", int(k))
 }
@@ -112,6 +125,22 @@ type PlanInput struct {
 	BaseSize int64
 	// Dirty lists the ranges that differ from the base object.
 	Dirty []Interval
+	// Appendable says the object can be extended with appends at BaseSize:
+	// the base is an appendable object exactly BaseSize long, or (BaseSize
+	// 0) a new object to be created appendable. When every dirty byte lies
+	// at or past BaseSize the plan is then a PlanAppend.
+	Appendable bool
+}
+
+// appendOnly reports whether every dirty byte lies at or past BaseSize and
+// the content does not shrink below it.
+func (in PlanInput) appendOnly() bool {
+	for _, iv := range in.Dirty {
+		if iv.Start < in.BaseSize {
+			return false
+		}
+	}
+	return in.Size >= in.BaseSize
 }
 
 // EffectivePartSize returns the part size used for an object of the given
@@ -137,6 +166,14 @@ func PlanUpload(in PlanInput) (Plan, error) {
 	if in.Size > MaxObjectSize {
 		return Plan{}, fmt.Errorf("%w: %d bytes", ErrTooLarge, in.Size)
 	}
+	if in.Appendable && in.appendOnly() {
+		return planAppend(in), nil
+	}
+	if in.BaseSize >= MinPartSize && in.Size > in.BaseSize && in.appendOnly() {
+		if p, ok := planCopyFirst(in); ok {
+			return p, nil
+		}
+	}
 	ps := EffectivePartSize(in.PartSize, in.Size)
 	if in.Size < ps {
 		return Plan{Kind: PlanPut, Steps: []Step{{Kind: StepPut, Off: 0, Len: in.Size}}}, nil
@@ -155,6 +192,83 @@ func PlanUpload(in PlanInput) (Plan, error) {
 		p.Steps = appendCell(p.Steps, kind, off, n)
 	}
 	return p, nil
+}
+
+// planAppend sends the bytes past the base as appends of at most
+// MaxPartSize each. A new empty object is one empty append (it creates the
+// object); an unchanged length needs no request at all.
+func planAppend(in PlanInput) Plan {
+	p := Plan{Kind: PlanAppend}
+	if in.Size == 0 && in.BaseSize == 0 {
+		p.Steps = []Step{{Kind: StepAppend}}
+		return p
+	}
+	for off := in.BaseSize; off < in.Size; off += MaxPartSize {
+		p.Steps = append(p.Steps, Step{Kind: StepAppend, Off: off, Len: min(MaxPartSize, in.Size-off)})
+	}
+	return p
+}
+
+// planCopyFirst plans the growth of a normal base object of at least
+// MinPartSize with no change below its end: the whole base is copied on the
+// server (in as few equal copy parts as MaxPartSize allows; they need not
+// lie on the part grid), then the new bytes are uploaded in parts starting
+// at the base's end. ok is false when the parts would not fit MaxParts.
+func planCopyFirst(in PlanInput) (Plan, bool) {
+	k := ceilDiv(in.BaseSize, MaxPartSize)
+	chunk := ceilDiv(in.BaseSize, k)
+	delta := in.Size - in.BaseSize
+	ps := partSizeFor(in.PartSize, delta, MaxParts-int(k))
+	if ps > MaxPartSize || ceilDiv(delta, ps) > MaxParts-k {
+		return Plan{}, false
+	}
+	p := Plan{Kind: PlanMultipart, PartSize: ps}
+	for off := int64(0); off < in.BaseSize; off += chunk {
+		p.Steps = append(p.Steps, Step{Kind: StepCopy, Part: len(p.Steps) + 1, Off: off, Len: min(chunk, in.BaseSize-off)})
+	}
+	for off := in.BaseSize; off < in.Size; off += ps {
+		p.Steps = append(p.Steps, Step{Kind: StepUpload, Part: len(p.Steps) + 1, Off: off, Len: min(ps, in.Size-off)})
+	}
+	return p, true
+}
+
+// partSizeFor is EffectivePartSize for size bytes in at most parts parts;
+// it may exceed MaxPartSize when they cannot fit.
+func partSizeFor(configured, size int64, parts int) int64 {
+	ps := configured
+	if ps <= 0 {
+		ps = DefaultPartSize
+	}
+	ps = min(max(ps, MinPartSize), MaxPartSize)
+	if parts <= 0 {
+		return MaxPartSize + 1
+	}
+	if need := ceilDiv(size, int64(parts)); need > ps {
+		ps = ceilDiv(need, partSizeAlign) * partSizeAlign
+	}
+	return ps
+}
+
+// streamPartsPerDoubling is how many parts a streaming upload sends before
+// its part size doubles.
+const streamPartsPerDoubling = 1000
+
+// StreamPartSize returns the size of part n (1-based) of a streaming
+// upload, whose final size is unknown while it runs: the configured part
+// size (clamped like EffectivePartSize), doubled every 1000 parts, at most
+// MaxPartSize. With 8 MiB parts, 10,000 parts hold about 7.8 TiB; a file
+// still growing past what the remaining parts can hold is re-planned by
+// Commit.
+func StreamPartSize(configured int64, n int) int64 {
+	ps := configured
+	if ps <= 0 {
+		ps = DefaultPartSize
+	}
+	ps = min(max(ps, MinPartSize), MaxPartSize)
+	for d := (n - 1) / streamPartsPerDoubling; d > 0 && ps < MaxPartSize; d-- {
+		ps *= 2
+	}
+	return min(ps, MaxPartSize)
 }
 
 // copyable reports whether the grid cell [off, off+n) can be copied from

@@ -113,9 +113,9 @@ func TestPlanUploadCopies(t *testing.T) {
 			steps: []step{{StepCopy, 0, 2 * ps}, {StepUpload, 2 * ps, ps}, {StepUpload, 3 * ps, 5}},
 		},
 		{
-			name:  "base ends inside a part: that part is uploaded",
+			name:  "base ends inside a part: the whole base is copied, the rest uploaded",
 			in:    PlanInput{Size: 3 * ps, BaseSize: 2*ps + 7},
-			steps: []step{{StepCopy, 0, 2 * ps}, {StepUpload, 2 * ps, ps}},
+			steps: []step{{StepCopy, 0, 2*ps + 7}, {StepUpload, 2*ps + 7, ps - 7}},
 		},
 		{
 			name:  "short clean last part is copied",

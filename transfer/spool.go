@@ -29,6 +29,11 @@ type Base struct {
 	ETag      string
 	Size      int64
 	VersionID string
+	// Appendable and NextAppendPosition come from ObjectInfo (fs fills
+	// them when it opens an existing object). An appendable base grown
+	// only past its end is committed by appending the new bytes.
+	Appendable         bool
+	NextAppendPosition int64
 }
 
 const (
@@ -65,7 +70,25 @@ type Spool struct {
 	changed bool   // something to commit since the last commit
 	mods    uint64 // bumped by every mutation (commit detects writes made while it ran)
 	lowSize int64  // smallest size since the last beginCommit
+	touched Ranges // bytes dirtied since the last snapshot (within dirty)
 	closed  bool
+	// appendable asks for a new file to be created as an appendable
+	// object (SetAppendable).
+	appendable bool
+	// stream is the streaming upload attached by Uploader.Stream, if any.
+	stream *stream
+}
+
+// SetAppendable opts a new file into being created as an OBS appendable
+// object: its first commit is AppendObject at position 0 (the commit's
+// WriteOptions apply then only) and every later commit appends the bytes
+// written since, as long as the file only grows. fs calls it right after
+// NewSpool(dir, nil, src) for files created with O_APPEND. It has no effect
+// on a spool whose base exists (an appendable base is appended to anyway).
+func (s *Spool) SetAppendable(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appendable = on
 }
 
 // NewSpool creates a spool in dir. base is the object the file starts as
@@ -132,8 +155,10 @@ func (s *Spool) WriteAt(p []byte, off int64) (int, error) {
 		from := min(off, s.size) // a hole [size, off) becomes local zeros
 		s.present.Add(from, end)
 		s.dirty.Add(from, end)
+		s.touched.Add(from, end)
 		s.size = max(s.size, end)
 		s.touchLocked()
+		s.streamWroteLocked(off, end)
 	}
 	return n, err
 }
@@ -158,14 +183,17 @@ func (s *Spool) Truncate(size int64) error {
 	if size < s.size {
 		s.present.Remove(size, s.size)
 		s.dirty.Remove(size, s.size)
+		s.touched.Remove(size, s.size)
 		s.baseLen = min(s.baseLen, size)
 		s.lowSize = min(s.lowSize, size)
 	} else {
 		s.present.Add(s.size, size)
 		s.dirty.Add(s.size, size)
+		s.touched.Add(s.size, size)
 	}
 	s.size = size
 	s.touchLocked()
+	s.streamTruncatedLocked(size)
 	return nil
 }
 
@@ -300,7 +328,11 @@ func (s *Spool) store(gen uint64, iv Interval, buf []byte) error {
 }
 
 // Close releases the spool's file (already unlinked, so its space is freed).
+// A streaming upload still attached is aborted.
 func (s *Spool) Close() error {
+	if st := s.detachStream(); st != nil {
+		st.discard()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -318,6 +350,8 @@ type spoolSnapshot struct {
 	dirty   []Interval
 	mods    uint64
 	changed bool
+	// appendable: the spool opted in with SetAppendable.
+	appendable bool
 }
 
 // snapshot captures the state a commit plans from. REQUIRES commitMu.
@@ -327,12 +361,13 @@ func (s *Spool) snapshot() (spoolSnapshot, error) {
 	if s.closed {
 		return spoolSnapshot{}, ErrClosed
 	}
-	snap := spoolSnapshot{size: s.size, baseLen: s.baseLen, dirty: s.dirty.Intervals(), mods: s.mods, changed: s.changed}
+	snap := spoolSnapshot{size: s.size, baseLen: s.baseLen, dirty: s.dirty.Intervals(), mods: s.mods, changed: s.changed, appendable: s.appendable}
 	if s.base != nil {
 		b := *s.base
 		snap.base = &b
 	}
 	s.lowSize = s.size
+	s.touched.Clear()
 	return snap, nil
 }
 
@@ -351,6 +386,34 @@ func (s *Spool) committed(snap spoolSnapshot, b Base) {
 		return
 	}
 	s.baseLen = min(snap.size, s.lowSize, s.size)
+}
+
+// advance records that the object b on the server now holds the snapshot's
+// content up to b.Size (a partial or complete append). Bytes below b.Size
+// stop being dirty unless the spool changed since the snapshot. The bytes
+// of the old base below b.Size are unchanged in b (appends never rewrite),
+// so the re-pinned read-through stays correct. REQUIRES commitMu.
+func (s *Spool) advance(snap spoolSnapshot, b Base) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.base = &b
+	s.gen++
+	if s.mods == snap.mods {
+		s.dirty.Remove(0, b.Size)
+		s.baseLen = b.Size
+		if b.Size == s.size {
+			s.changed = false
+		}
+		return
+	}
+	// Bytes below b.Size not touched since the snapshot are in b now.
+	s.baseLen = min(b.Size, s.lowSize, s.size)
+	s.dirty.Remove(0, s.baseLen)
+	for _, iv := range s.touched.Intervals() {
+		if iv.Start < s.baseLen {
+			s.dirty.Add(iv.Start, min(iv.End, s.baseLen))
+		}
+	}
 }
 
 // sectionReader returns a reader over the local bytes [off, off+n); the

@@ -17,6 +17,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -42,6 +43,10 @@ type UploaderConfig struct {
 	PartSize    int64 // multipart_size; default DefaultPartSize (8 MiB)
 	Concurrency int   // parallel_count: parts in flight per commit; default 8
 	Logger      *zap.Logger
+	// StreamMaxInFlight caps the bytes of background parts in flight per
+	// streaming upload (Stream); default Concurrency × PartSize. One part
+	// is always allowed, however large.
+	StreamMaxInFlight int64
 }
 
 // UploadStats counts an Uploader's work (for the stats file).
@@ -50,6 +55,7 @@ type UploadStats struct {
 	InFlight                   int64 // commits running now
 	BytesUploaded, BytesCopied int64
 	Parts, CopyParts           int64
+	Appends                    int64 // append requests of the append fast path
 }
 
 // Uploader commits spools. It is safe for concurrent use; commits of the
@@ -62,6 +68,7 @@ type Uploader struct {
 	commits, failures, inFlight atomic.Int64
 	uploaded, copied            atomic.Int64
 	parts, copyParts            atomic.Int64
+	appends                     atomic.Int64
 }
 
 // NewUploader returns an Uploader writing through c.
@@ -75,6 +82,9 @@ func NewUploader(c Client, cfg UploaderConfig) *Uploader {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	if cfg.StreamMaxInFlight <= 0 {
+		cfg.StreamMaxInFlight = int64(cfg.Concurrency) * cfg.PartSize
+	}
 	return &Uploader{c: c, cfg: cfg, log: cfg.Logger}
 }
 
@@ -83,8 +93,26 @@ func (u *Uploader) Stats() UploadStats {
 	return UploadStats{
 		Commits: u.commits.Load(), Failures: u.failures.Load(), InFlight: u.inFlight.Load(),
 		BytesUploaded: u.uploaded.Load(), BytesCopied: u.copied.Load(),
-		Parts: u.parts.Load(), CopyParts: u.copyParts.Load(),
+		Parts: u.parts.Load(), CopyParts: u.copyParts.Load(), Appends: u.appends.Load(),
 	}
+}
+
+// CommitOptions select optional behaviour of CommitWith.
+type CommitOptions struct {
+	// NoAppend forbids the append fast path for this commit: appends carry
+	// WriteOptions only when they create the object, so fs sets it when the
+	// metadata, ACL or storage class of an appendable file changed since it
+	// was last committed (the commit then rewrites the object, which makes
+	// it a normal object).
+	NoAppend bool
+	// StreamMetadataMayDiffer lets a streaming upload (Stream) complete
+	// although o.Metadata differs from the Metadata given to Stream (the
+	// upload was initiated with those; Complete cannot change them): the
+	// object then carries Stream's Metadata, and fs refreshes it afterwards
+	// if it must (SetObjectMetadata). fs sets it when only POSIX times
+	// moved. Without it, any difference in o abandons the streamed parts and
+	// re-uploads the file with o. Other fields must match in any case.
+	StreamMetadataMayDiffer bool
 }
 
 // Commit writes the spool's content as the object key with the given
@@ -92,20 +120,59 @@ func (u *Uploader) Stats() UploadStats {
 // dirty). A spool that is not dirty and already based on key is not
 // rewritten: Commit returns its base. On failure nothing partial is left on
 // the server and the spool is unchanged. Errors wrap ErrStale when the base
-// object changed on the server, ErrTooLarge for files past the object limit.
+// object changed on the server, ErrTooLarge for files past the object limit,
+// ErrAppendConflict when another writer appended to an appendable base.
+//
+// The cheapest requests are chosen from the spool's state: appends of the
+// new bytes to an appendable base (or to a new file opted in with
+// Spool.SetAppendable) when the file only grew; a multipart upload copying
+// the whole old object on the server and uploading only the new bytes when
+// a normal base of at least MinPartSize only grew; the tail and Complete of
+// a streaming upload (Stream); otherwise the planner's PUT or multipart
+// plan.
 func (u *Uploader) Commit(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions) (obsclient.PutResult, error) {
+	return u.CommitWith(ctx, key, s, o, CommitOptions{})
+}
+
+// CommitWith is Commit with options.
+func (u *Uploader) CommitWith(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions, co CommitOptions) (obsclient.PutResult, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
+	st := s.detachStream()
 	snap, err := s.snapshot()
 	if err != nil {
+		if st != nil {
+			st.discard()
+		}
 		return obsclient.PutResult{}, err
+	}
+	if st != nil {
+		res, done, err := u.commitStream(ctx, key, s, snap, st, o, co)
+		if done || err != nil {
+			return res, err
+		}
 	}
 	if !snap.changed && snap.base != nil && snap.base.Key == key {
 		return obsclient.PutResult{ETag: snap.base.ETag, VersionID: snap.base.VersionID}, nil
 	}
-	plan, err := PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty})
+	appendable := u.canAppend(snap, key, co)
+	plan, err := PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty, Appendable: appendable})
 	if err != nil {
 		return obsclient.PutResult{}, err
+	}
+	if plan.Kind == PlanAppend {
+		res, err := u.commitAppend(ctx, key, s, snap, plan, o)
+		if !errors.Is(err, errNotAppendable) {
+			return res, err
+		}
+		u.log.Info("object cannot take appends: rewriting it", zap.String("key", key), zap.Error(err))
+		if snap, err = s.snapshot(); err != nil { // the base may have advanced
+			return obsclient.PutResult{}, err
+		}
+		plan, err = PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty})
+		if err != nil {
+			return obsclient.PutResult{}, err
+		}
 	}
 	u.inFlight.Add(1)
 	defer u.inFlight.Add(-1)
@@ -124,6 +191,31 @@ func (u *Uploader) Commit(ctx context.Context, key string, s *Spool, o obsclient
 	u.copied.Add(cp)
 	log.Debug("committed", zap.String("etag", res.ETag))
 	s.committed(snap, Base{Key: key, ETag: res.ETag, Size: snap.size, VersionID: res.VersionID})
+	return res, nil
+}
+
+// commitAppend runs an append plan (see append.go).
+func (u *Uploader) commitAppend(ctx context.Context, key string, s *Spool, snap spoolSnapshot, plan Plan, o obsclient.WriteOptions) (obsclient.PutResult, error) {
+	if len(plan.Steps) == 0 { // grown and shrunk back: nothing new
+		s.committed(snap, *snap.base)
+		return obsclient.PutResult{ETag: snap.base.ETag, VersionID: snap.base.VersionID}, nil
+	}
+	u.inFlight.Add(1)
+	defer u.inFlight.Add(-1)
+	start := time.Now()
+	res, err := u.runAppend(ctx, key, s, snap, plan, o)
+	log := u.log.With(zap.String("key", key), zap.Stringer("plan", plan.Kind), zap.Int("steps", len(plan.Steps)),
+		zap.Int64("size", snap.size), zap.Int64("from", snap.baseSize()), zap.Duration("took", time.Since(start)))
+	if err != nil {
+		if !errors.Is(err, errNotAppendable) {
+			u.failures.Add(1)
+			log.Warn("append commit failed", zap.Error(err))
+		}
+		return obsclient.PutResult{}, err
+	}
+	u.commits.Add(1)
+	u.appends.Add(int64(len(plan.Steps)))
+	log.Debug("appended", zap.String("etag", res.ETag))
 	return res, nil
 }
 
