@@ -55,6 +55,11 @@ type objAttr struct {
 	Complete bool
 	// Implicit marks a directory without a marker object.
 	Implicit bool
+	// Appendable marks an OBS appendable object; NextAppendPosition is
+	// where the next append must start (0 when unknown, e.g. a listing).
+	// Growing such a file appends only the new bytes (transfer.Base).
+	Appendable         bool
+	NextAppendPosition int64
 }
 
 // attrDefaults are the mount-wide defaults for objects without metadata.
@@ -75,7 +80,8 @@ func (a objAttr) isSymlink() bool { return a.Mode&syscall.S_IFMT == syscall.S_IF
 // info zero apart from maybe LastModified).
 func attrFromInfo(info obsclient.ObjectInfo, dir bool, d attrDefaults) objAttr {
 	a := objAttr{UID: d.UID, GID: d.GID, Size: uint64(info.Size), Mtime: info.LastModified, ETag: info.ETag,
-		ContentType: info.ContentType, Complete: info.Metadata != nil}
+		ContentType: info.ContentType, Complete: info.Metadata != nil,
+		Appendable: info.Appendable, NextAppendPosition: info.NextAppendPosition}
 	a.Mode = d.fileMode()
 	if dir {
 		a.Mode, a.Size = d.dirMode(), 0

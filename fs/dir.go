@@ -185,8 +185,19 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if en != 0 {
 		return nil, nil, 0, en
 	}
+	appendable := flags&syscall.O_APPEND != 0 && !f.pfs
+	if appendable {
+		// Created appendable: every flush appends only the new bytes. (A
+		// parallel file system bucket has no appendable objects: OBS
+		// answers AppendObject with FsNotSupport there.)
+		w.sp.SetAppendable(true)
+		w.mu.Lock()
+		w.streamable = false
+		w.mu.Unlock()
+	}
 	ch.mu.Lock()
 	w.pending = true
+	w.appendNew = appendable
 	ch.attr = a
 	ch.opens++
 	ch.writers++

@@ -40,7 +40,10 @@
 // transfer.Spool (a sparse local file that reads unfetched ranges through
 // from the object, pinned by ETag) held by the node's writeState and shared
 // by all handles of the node. Flush (close), fsync and FS.Flush commit it
-// with transfer.Uploader; a failed commit keeps the spool for a retry. While
+// with transfer.Uploader; a failed commit keeps the spool for a retry.
+// Growth is appended or copied on the server, O_APPEND creates appendable
+// objects, and large files written from scratch stream their parts while
+// being written (write.go, SEMANTICS.md 37-41). While
 // a node holds local state, its attributes are local and lookups and
 // listings of its directory include it even if the server does not know it
 // yet.

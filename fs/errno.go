@@ -20,9 +20,10 @@ import (
 // errnoOf maps err to the errno the caller of the system call sees:
 //
 //	nil                          0
-//	syscall.Errno (also wrapped) itself
+//	syscall.Errno (also wrapped) itself, except a connection's (ECONNRESET, …): EIO
 //	context.Canceled             EINTR (FUSE interrupt)
 //	transfer.ErrStale            ESTALE (pinned object changed)
+//	transfer.ErrAppendConflict   ESTALE (another writer appended first)
 //	transfer.ErrTooLarge         EFBIG
 //	404 / NoSuch*                ENOENT
 //	412 / stale ETag             ESTALE
@@ -43,13 +44,13 @@ func errnoOf(err error) syscall.Errno {
 		return 0
 	}
 	var en syscall.Errno
-	if errors.As(err, &en) {
+	if errors.As(err, &en) && !networkErrno(en) {
 		return en
 	}
 	if errors.Is(err, context.Canceled) {
 		return syscall.EINTR
 	}
-	if errors.Is(err, transfer.ErrStale) {
+	if errors.Is(err, transfer.ErrStale) || errors.Is(err, transfer.ErrAppendConflict) {
 		return syscall.ESTALE
 	}
 	if errors.Is(err, transfer.ErrTooLarge) {
@@ -62,6 +63,18 @@ func errnoOf(err error) syscall.Errno {
 		return syscall.ENOENT
 	}
 	return syscall.EIO
+}
+
+// networkErrno reports an errno of a failed connection (reset, refused,
+// timed out, …), which may sit in the chain of a request error: it is a
+// network failure (EIO), not something the caller did.
+func networkErrno(en syscall.Errno) bool {
+	switch en {
+	case syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.ECONNABORTED, syscall.EPIPE, syscall.ETIMEDOUT,
+		syscall.ENETUNREACH, syscall.ENETDOWN, syscall.EHOSTUNREACH, syscall.EHOSTDOWN:
+		return true
+	}
+	return false
 }
 
 func obsErrno(e *obsclient.Error) syscall.Errno {

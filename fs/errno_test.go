@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 
@@ -48,6 +49,8 @@ func TestErrnoOf(t *testing.T) {
 		{"not exist", fs.ErrNotExist, syscall.ENOENT},
 		{"other", errors.New("boom"), syscall.EIO},
 		{"stale", fmt.Errorf("%w: x: %w", transfer.ErrStale, &obsclient.Error{StatusCode: 404}), syscall.ESTALE},
+		{"reset", fmt.Errorf("upload: %w", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), syscall.EIO},
+		{"append conflict", fmt.Errorf("%w: x", transfer.ErrAppendConflict), syscall.ESTALE},
 		{"too large", transfer.ErrTooLarge, syscall.EFBIG},
 	} {
 		if got := errnoOf(tc.err); got != tc.want {

@@ -131,20 +131,27 @@ func (h *handle) readSpool(ctx context.Context, w *writeState, dest []byte, off 
 }
 
 // readRemote reads through a transfer.Reader pinned to the ETag seen at
-// open: block cache, readahead for sequential runs, parallel ranged GETs.
+// open: block cache, readahead for sequential runs, coalesced parallel
+// ranged GETs. A read within one block (the kernel's reads are aligned) is
+// answered with a slice of the cached block, without a copy.
 func (h *handle) readRemote(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	if off >= int64(h.size) || len(dest) == 0 {
 		return fuse.ReadResultData(nil), 0
 	}
 	rd, key := h.reader()
-	k, err := rd.ReadAt(ctx, dest, off)
+	data, ok, err := rd.Slice(ctx, off, len(dest))
+	if !ok {
+		var k int
+		k, err = rd.ReadAt(ctx, dest, off)
+		data = dest[:k]
+	}
 	if err != nil && err != io.EOF {
 		if ctx.Err() != nil {
 			return nil, syscall.EINTR
 		}
 		return nil, h.n.fsys.errno("read", key, err)
 	}
-	return fuse.ReadResultData(dest[:k]), 0
+	return fuse.ReadResultData(data), 0
 }
 
 // reader returns the handle's reader for the node's current key.
@@ -179,20 +186,27 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 		return uint32(k), n.fsys.errno("write", n.pathOrDeleted(), err)
 	}
 	n.touchData(w, uint64(w.sp.Size()))
+	n.maybeStream(ctx, w)
 	return uint32(k), 0
 }
 
 // Flush runs at every close(2): writers commit, so close reports the
 // upload's fate.
+//
+// close and fsync are not interruptible: they ignore FUSE interrupts
+// (context.WithoutCancel) and return only once the commit succeeded or
+// really failed. A signal that merely lands while the caller waits — Go's
+// runtime sends SIGURG for preemption all the time — would otherwise turn a
+// good upload into EINTR from close(2), which programs do not retry.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
 	if !h.write {
 		return 0
 	}
-	return h.n.commit(ctx)
+	return h.n.commit(context.WithoutCancel(ctx))
 }
 
 func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	return h.n.commit(ctx)
+	return h.n.commit(context.WithoutCancel(ctx))
 }
 
 func (h *handle) Release(ctx context.Context) syscall.Errno {

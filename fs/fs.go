@@ -211,9 +211,15 @@ func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 			Debug:        mc.Debug,
 			MaxWrite:     1 << 20,
 			MaxReadAhead: 1 << 20,
-			DirectMount:  os.Geteuid() == 0,
-			Options:      append([]string{"default_permissions"}, mc.ExtraOptions...),
-			PanicHandler: f.panicHandler,
+			// Readahead reads in flight (kernelra.go).
+			MaxBackground: fuseMaxBackground,
+			// obsfs never answers with file descriptors (ReadResultFd), so
+			// splicing can only fail: for every 1 MiB read go-fuse would set
+			// up a pipe, fail to grow it past pipe-max-size and log a line.
+			DisableSplice: true,
+			DirectMount:   os.Geteuid() == 0,
+			Options:       append([]string{"default_permissions"}, mc.ExtraOptions...),
+			PanicHandler:  f.panicHandler,
 		},
 		EntryTimeout:    &ttl,
 		AttrTimeout:     &ttl,
@@ -225,6 +231,9 @@ func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 	srv, err := gofs.Mount(dir, f.root, opts)
 	if err != nil && mc.AllowOther && os.Geteuid() != 0 {
 		err = fmt.Errorf("%w (allow_other for non-root needs user_allow_other in /etc/fuse.conf)", err)
+	}
+	if err == nil {
+		f.tuneKernelReadahead(dir) // best effort (kernelra.go)
 	}
 	return srv, err
 }

@@ -63,6 +63,9 @@ func (n *node) updateMeta(ctx context.Context, change func(*objAttr) syscall.Err
 	folded := n.w != nil && (n.w.dirty || n.w.pending) || n.deleted || n.IsRoot()
 	if folded {
 		n.attr = keepLocal(n.attr, a)
+		if n.w != nil && !n.w.pending {
+			n.w.metaGen++ // an append could not carry it (NoAppend)
+		}
 	}
 	n.mu.Unlock()
 	if folded {
@@ -74,6 +77,7 @@ func (n *node) updateMeta(ctx context.Context, change func(*objAttr) syscall.Err
 // keepLocal takes the metadata of b and the data-derived fields of a.
 func keepLocal(a, b objAttr) objAttr {
 	b.Size, b.ETag = a.Size, a.ETag
+	b.Appendable, b.NextAppendPosition = a.Appendable, a.NextAppendPosition
 	return b
 }
 

@@ -167,7 +167,8 @@ func (n *node) rebase(ctx context.Context, key string) {
 	if dirty {
 		return // written meanwhile: the next commit uploads what differs
 	}
-	sp, err := f.newSpool(&transfer.Base{Key: key, ETag: info.ETag, Size: info.Size, VersionID: info.VersionID})
+	sp, err := f.newSpool(&transfer.Base{Key: key, ETag: info.ETag, Size: info.Size, VersionID: info.VersionID,
+		Appendable: info.Appendable, NextAppendPosition: info.NextAppendPosition})
 	if err != nil {
 		f.log.Warn("rebase after rename", zap.String("key", key), zap.Error(err))
 		return
@@ -177,6 +178,7 @@ func (n *node) rebase(ctx context.Context, key string) {
 	_ = old.Close()
 	n.mu.Lock()
 	n.attr.ETag = info.ETag
+	n.attr.Appendable, n.attr.NextAppendPosition = info.Appendable, info.NextAppendPosition
 	n.mu.Unlock()
 }
 

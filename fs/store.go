@@ -32,9 +32,12 @@ type store interface {
 	StorageInfo(ctx context.Context) (obsclient.StorageInfo, error)
 	Quota(ctx context.Context) (int64, error)
 	RenameObject(ctx context.Context, from, to string) error
+	// AppendObject (transfer.Appender) enables the append fast path.
+	AppendObject(ctx context.Context, key string, position int64, body io.ReadSeeker, size int64, o obsclient.WriteOptions) (obsclient.AppendResult, error)
 }
 
 var (
-	_ store           = (*obsclient.Bucket)(nil)
-	_ transfer.Client = (store)(nil)
+	_ store             = (*obsclient.Bucket)(nil)
+	_ transfer.Client   = (store)(nil)
+	_ transfer.Appender = (store)(nil)
 )

@@ -5,9 +5,19 @@ package fs
 // the spool (and the node in FS.writers) so that a later fsync, close or
 // FS.Flush can retry; the object on the server is untouched until a commit
 // succeeds.
+//
+// The transfer fast paths are wired here (SEMANTICS.md 37-41): the spool's
+// base carries Appendable/NextAppendPosition from the object's attributes,
+// so growth is appended (appendable objects) or copied on the server
+// (normal objects ≥ 100 KiB) by transfer itself; a file created with
+// O_APPEND is SetAppendable (dir.go Create); a file written from scratch
+// (Create, O_TRUNC) attaches a streaming upload once it outgrows a part
+// (maybeStream) and commits with StreamMetadataMayDiffer plus one metadata
+// REPLACE when its attributes moved since.
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"syscall"
 	"time"
@@ -23,6 +33,20 @@ type writeState struct {
 	// GUARDED_BY(node.mu):
 	dirty   bool // spool differs from the object on the server
 	pending bool // the object was never committed (new file)
+	// metaGen counts metadata changes folded into the write state of a
+	// committed file; metaDone is metaGen at the last commit. They differ
+	// when an append could not carry the metadata (CommitOptions.NoAppend).
+	metaGen, metaDone uint64
+	// appendNew: created with O_APPEND (the spool is SetAppendable).
+	appendNew bool
+	// GUARDED_BY(mu) (commit, holding commitMu and mu.RLock, also clears
+	// streamOpts: every other access holds mu.Lock):
+	// streamable: written from scratch (Create, O_TRUNC): a streaming
+	// upload is attached once the file first outgrows a part (maybeStream).
+	streamable bool
+	// streamOpts are the options Stream was given; nil when no stream is
+	// attached. One stream serves one commit.
+	streamOpts *obsclient.WriteOptions
 }
 
 // ensureWriter gives n a write state, created from the committed object
@@ -34,7 +58,8 @@ func (n *node) ensureWriter(ctx context.Context, trunc bool) (*writeState, sysca
 	var base *transfer.Base
 	if w == nil && !trunc && n.attr.Size > 0 {
 		if p, ok := n.pathLocked(); ok {
-			base = &transfer.Base{Key: f.ns.fileKey(p), ETag: n.attr.ETag, Size: int64(n.attr.Size)}
+			base = &transfer.Base{Key: f.ns.fileKey(p), ETag: n.attr.ETag, Size: int64(n.attr.Size),
+				Appendable: n.attr.Appendable, NextAppendPosition: n.attr.NextAppendPosition}
 		}
 	}
 	n.mu.Unlock()
@@ -60,8 +85,37 @@ func (n *node) ensureWriter(ctx context.Context, trunc bool) (*writeState, sysca
 		if en := n.truncateSpool(w, 0); en != 0 {
 			return nil, en
 		}
+		w.mu.Lock()
+		w.streamable = w.streamOpts == nil
+		w.mu.Unlock()
 	}
 	return w, 0
+}
+
+// maybeStream attaches a streaming upload (transfer.Uploader.Stream) to a
+// file written from scratch once it first exceeds one part: smaller files
+// keep their single PUT at close, larger ones upload their full parts in
+// the background while being written, so close only waits for the tail.
+// It is attempted once per write state (after a commit the spool shadows
+// its new object and cannot stream). Caller holds w.mu (Lock).
+func (n *node) maybeStream(ctx context.Context, w *writeState) {
+	f := n.fsys
+	if !w.streamable || w.sp.Size() <= transfer.StreamPartSize(f.opts.MultipartSize, 1) {
+		return
+	}
+	w.streamable = false
+	n.mu.Lock()
+	a := n.attr
+	p, ok := n.pathLocked()
+	n.mu.Unlock()
+	if !ok {
+		return
+	}
+	o := f.writeOptions(a)
+	// ErrNotStreamable (or any other refusal) only means: commit normally.
+	if err := f.up.Stream(ctx, f.ns.fileKey(p), w.sp, o); err == nil {
+		w.streamOpts = &o
+	}
 }
 
 // pathLocked is path() for callers holding n.mu.
@@ -117,27 +171,78 @@ func (n *node) commit(ctx context.Context) syscall.Errno {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	n.mu.Lock()
-	dirty, a := w.dirty, n.attr
+	dirty, a, metaGen := w.dirty, n.attr, w.metaGen
+	appendCreate, metaMoved := w.appendNew && w.pending, w.metaGen != w.metaDone
 	p, ok := n.pathLocked()
 	n.mu.Unlock()
 	if !dirty || !ok {
 		return 0
 	}
 	key := f.ns.fileKey(p)
-	res, err := f.up.Commit(ctx, key, w.sp, f.writeOptions(a))
+	o := f.writeOptions(a)
+	if appendCreate {
+		// The creating append carries the metadata for good (appends
+		// cannot change it): leave the times out, so the object's
+		// LastModified, which every append moves, serves as its mtime.
+		o.Metadata = withoutTimes(o.Metadata)
+	}
+	co := transfer.CommitOptions{NoAppend: metaMoved}
+	so := w.streamOpts
+	if so != nil {
+		// Only the metadata can have moved since Stream (the times
+		// always; mode, owner, xattrs after a change while writing; a
+		// rename changes the key, which transfer handles; the other
+		// options are the mount's): complete with Stream's metadata and
+		// correct all of it below. A fallback inside transfer (broken
+		// stream, other key) writes o itself.
+		co.StreamMetadataMayDiffer = true
+		w.streamOpts = nil // detached by this commit whatever its outcome
+	}
+	res, err := f.up.CommitWith(ctx, key, w.sp, o, co)
 	if err != nil {
 		return f.errno("commit", key, err)
 	}
-	n.committed(w, key, res)
+	if so != nil && !sameMeta(so, o) {
+		// Complete cannot change metadata: one REPLACE with every POSIX
+		// key and the content type. Cheaper than a HEAD to learn whether
+		// the stream or a fallback wrote the object, and idempotent.
+		if err := f.st.SetObjectMetadata(ctx, key, obsclient.MetadataReplace, metaOptions(a)); err != nil {
+			// The data is on the server; the file stays dirty and the
+			// next commit (a no-op for the data) retries the REPLACE.
+			w.streamOpts = so
+			return f.errno("commit", key, err)
+		}
+	}
+	n.committed(w, key, res, metaGen)
 	return 0
 }
 
+// withoutTimes copies md without the POSIX time keys.
+func withoutTimes(md map[string]string) map[string]string {
+	out := make(map[string]string, len(md))
+	for k, v := range md {
+		if k != metaMtime && k != metaCtime && k != metaAtime {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// sameMeta reports whether the metadata and content type of a and b agree.
+func sameMeta(a *obsclient.WriteOptions, b obsclient.WriteOptions) bool {
+	return a.ContentType == b.ContentType && maps.Equal(a.Metadata, b.Metadata)
+}
+
 // committed records a successful upload.
-func (n *node) committed(w *writeState, key string, res obsclient.PutResult) {
+func (n *node) committed(w *writeState, key string, res obsclient.PutResult, metaGen uint64) {
 	f := n.fsys
+	b := w.sp.Base()
 	n.mu.Lock()
-	w.dirty, w.pending = false, false
+	w.dirty, w.pending, w.metaDone = false, false, metaGen
 	n.attr.ETag, n.attr.Complete = res.ETag, true
+	if b != nil {
+		n.attr.Appendable, n.attr.NextAppendPosition = b.Appendable, b.NextAppendPosition
+	}
 	n.attrAt = time.Now()
 	a := n.attr
 	n.mu.Unlock()

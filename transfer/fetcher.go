@@ -4,9 +4,20 @@ package transfer
 //
 // A Fetcher bounds the ranged GETs of all readers (a count of requests and a
 // count of bytes in flight), bounds the prefetched blocks readers hold (the
-// readahead budget, twice the bytes-in-flight cap) and joins concurrent requests for the same block
-// into one GET (a small singleflight keyed by object, ETag, block index and
-// block size). A fetch runs on its own context: a reader that gives up
+// readahead budget, twice the bytes-in-flight cap) and joins concurrent
+// requests for the same block into one fetch (a small singleflight keyed by
+// object, ETag, block index and block size).
+//
+// Coalescing: a reader hands the Fetcher all the blocks it wants at once
+// (the blocks of a read plus its readahead, fetchBlocks). Blocks already in
+// flight are joined; each run of adjacent new blocks becomes one ranged GET
+// of up to maxCoalesce bytes (DefaultMaxCoalesce, at most the bytes-in-flight
+// cap), read straight into per-block buffers. Blocks stay the unit of the
+// cache and of the singleflight: every block has its own call, registered
+// before the GET starts (so a concurrent reader of any block of the range
+// waits for it instead of fetching it again) and released as soon as its
+// bytes are in. A truncated body is retried once for the blocks not yet
+// received; a failed GET fails the blocks it had not delivered. A fetch runs on its own context: a reader that gives up
 // (cancelled read, closed handle) does not cancel a GET other readers may be
 // waiting for; fetchTimeout bounds it instead. A fetched block is offered to
 // the block cache before waiters are released. With a disk tier (tier.go)
@@ -15,11 +26,16 @@ package transfer
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/obsfs/obsfs/cache"
+	"github.com/obsfs/obsfs/obsclient"
 )
 
 const (
@@ -27,13 +43,16 @@ const (
 	// Fetcher shared by readers that are given none.
 	DefaultFetchConcurrency = 16
 	DefaultBytesInFlight    = 256 << 20
-	// fetchTimeout bounds one block fetch (all its attempts).
+	// DefaultMaxCoalesce bounds the bytes of one coalesced GET (several
+	// adjacent blocks fetched by one ranged request).
+	DefaultMaxCoalesce = 8 << 20
+	// fetchTimeout bounds one fetch (all its attempts).
 	fetchTimeout = 5 * time.Minute
 )
 
 // FetchStats counts a Fetcher's work.
 type FetchStats struct {
-	Requests int64 // block fetches sent to the network (each one GET, two on a retried short body)
+	Requests int64 // fetches sent to the network: one ranged GET of one or more adjacent blocks (two on a retried short body)
 	DiskHits int64 // block fetches served by the disk tier
 	Shared   int64 // block requests that joined a fetch already in flight
 	Bytes    int64 // bytes fetched
@@ -49,6 +68,8 @@ type Fetcher struct {
 
 	ahead    atomic.Int64 // bytes of prefetched blocks readers hold
 	aheadMax int64
+
+	maxCoalesce int64 // bytes of one coalesced GET, at most
 
 	mu    sync.Mutex
 	calls map[flightKey]*call // GUARDED_BY(mu): fetches in flight
@@ -108,10 +129,11 @@ func NewFetcher(concurrency int, maxBytesInFlight int64) *Fetcher {
 		maxBytesInFlight = DefaultBytesInFlight
 	}
 	return &Fetcher{
-		slots:    make(chan struct{}, concurrency),
-		bytes:    newByteSem(maxBytesInFlight),
-		aheadMax: readaheadBudgetFactor * maxBytesInFlight,
-		calls:    make(map[flightKey]*call),
+		slots:       make(chan struct{}, concurrency),
+		bytes:       newByteSem(maxBytesInFlight),
+		aheadMax:    readaheadBudgetFactor * maxBytesInFlight,
+		maxCoalesce: min(DefaultMaxCoalesce, maxBytesInFlight),
+		calls:       make(map[flightKey]*call),
 	}
 }
 
@@ -162,57 +184,217 @@ type blockReq struct {
 // fetch returns the fetch of the block in flight, starting one if there is
 // none.
 func (f *Fetcher) fetch(r blockReq) *call {
-	fk := flightKey{r.key, r.bs}
-	f.mu.Lock()
-	if c, ok := f.calls[fk]; ok {
-		f.mu.Unlock()
-		f.shared.Add(1)
-		return c
-	}
-	c := &call{done: make(chan struct{})}
-	f.calls[fk] = c
-	f.mu.Unlock()
-	go f.run(fk, c, r)
-	return c
+	return f.fetchBlocks([]blockReq{r})[0]
 }
 
-func (f *Fetcher) run(fk flightKey, c *call, r blockReq) {
-	if r.disk != nil {
-		if data, ok := r.disk.get(r.key, r.off, r.n); ok {
-			f.diskHits.Add(1)
-			if r.bc != nil {
-				r.bc.Set(r.key, data)
-			}
-			f.finish(fk, c, data, nil)
-			return
+// fetchJob is one coalesced fetch: adjacent blocks of one object version,
+// fetched (after the disk tier) by ranged GETs covering several blocks.
+type fetchJob struct {
+	reqs  []blockReq
+	calls []*call
+}
+
+// fetchBlocks returns the calls of reqs, in order: a fetch already in
+// flight for a block is joined; the others are started, each run of
+// adjacent blocks (consecutive in reqs, same object version and block size)
+// as one ranged GET of at most maxCoalesce bytes. Every block keeps its own
+// call, so a reader waiting for one block of a coalesced GET is released as
+// soon as that block has arrived, not when the whole range has.
+func (f *Fetcher) fetchBlocks(reqs []blockReq) []*call {
+	calls := make([]*call, len(reqs))
+	var jobs []fetchJob
+	var cur fetchJob
+	var curBytes int64
+	flush := func() {
+		if len(cur.reqs) > 0 {
+			jobs = append(jobs, cur)
 		}
+		cur, curBytes = fetchJob{}, 0
 	}
+	shared := 0
+	f.mu.Lock()
+	for k, r := range reqs {
+		fk := flightKey{r.key, r.bs}
+		if c, ok := f.calls[fk]; ok {
+			calls[k] = c
+			shared++
+			flush()
+			continue
+		}
+		c := &call{done: make(chan struct{})}
+		f.calls[fk] = c
+		calls[k] = c
+		if n := len(cur.reqs); n > 0 {
+			prev := cur.reqs[n-1]
+			if prev.off+prev.n != r.off || prev.key.Index+1 != r.key.Index || prev.bs != r.bs ||
+				prev.key.Object != r.key.Object || prev.key.ETag != r.key.ETag || prev.pin != r.pin || curBytes+r.n > f.maxCoalesce {
+				flush()
+			}
+		}
+		cur.reqs = append(cur.reqs, r)
+		cur.calls = append(cur.calls, c)
+		curBytes += r.n
+	}
+	flush()
+	f.mu.Unlock()
+	if shared > 0 {
+		f.shared.Add(int64(shared))
+	}
+	for _, j := range jobs {
+		go f.run(j)
+	}
+	return calls
+}
+
+// run fetches a job: blocks found on the disk tier are served from it, the
+// runs of adjacent blocks left are fetched with one GET each.
+func (f *Fetcher) run(j fetchJob) {
+	reqs, calls := j.reqs, j.calls
+	if reqs[0].disk != nil {
+		var missR []blockReq
+		var missC []*call
+		for k, r := range reqs {
+			if data, ok := r.disk.get(r.key, r.off, r.n); ok {
+				f.diskHits.Add(1)
+				if r.bc != nil {
+					r.bc.Set(r.key, data)
+				}
+				f.finish(calls[k], r, data, nil)
+				continue
+			}
+			if len(missR) > 0 && missR[len(missR)-1].key.Index+1 != r.key.Index {
+				f.get(missR, missC)
+				missR, missC = nil, nil
+			}
+			missR, missC = append(missR, r), append(missC, calls[k])
+		}
+		if len(missR) > 0 {
+			f.get(missR, missC)
+		}
+		return
+	}
+	f.get(reqs, calls)
+}
+
+// get fetches adjacent blocks with one ranged GET (two when the body is
+// truncated: the retry asks for the blocks not yet received) and publishes
+// each block as soon as its bytes are in.
+func (f *Fetcher) get(reqs []blockReq, calls []*call) {
 	f.requests.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()
+	var total int64
+	for _, r := range reqs {
+		total += r.n
+	}
 	f.slots <- struct{}{}
-	f.bytes.acquire(r.n)
-	buf := make([]byte, r.n)
-	err := getRange(ctx, r.src, r.pin, r.off, buf)
-	f.bytes.release(r.n)
-	<-f.slots
-	if err != nil {
-		f.errors.Add(1)
-		buf = nil
-	} else {
+	f.bytes.acquire(total)
+	defer func() {
+		f.bytes.release(total)
+		<-f.slots
+	}()
+	// Block buffers are allocated as the body reaches them (the bytes are
+	// reserved in f.bytes all along): a GET's later blocks cost no memory
+	// until its earlier ones are in.
+	sizes := make([]int64, len(reqs))
+	for k, r := range reqs {
+		sizes[k] = r.n
+	}
+	bufs := make([][]byte, len(reqs))
+	buf := func(k int) []byte {
+		if bufs[k] == nil {
+			bufs[k] = make([]byte, sizes[k])
+		}
+		return bufs[k]
+	}
+	r0 := reqs[0]
+	got, err := getBlocks(ctx, r0.src, r0.pin, r0.off, sizes, buf, func(k int) {
+		r := reqs[k]
 		f.fetched.Add(r.n)
 		if r.bc != nil {
-			r.bc.Set(r.key, buf)
+			r.bc.Set(r.key, bufs[k])
 		}
 		if r.disk != nil {
-			r.disk.put(r.key, r.off, buf)
+			r.disk.put(r.key, r.off, bufs[k])
+		}
+		f.finish(calls[k], r, bufs[k], nil)
+	})
+	if err != nil {
+		f.errors.Add(1)
+		for k := got; k < len(reqs); k++ {
+			f.finish(calls[k], reqs[k], nil, err)
 		}
 	}
-	f.finish(fk, c, buf, err)
 }
 
-// finish publishes a fetch's result and ends its flight.
-func (f *Fetcher) finish(fk flightKey, c *call, buf []byte, err error) {
+// getBlocks reads len(sizes) adjacent blocks starting at off of the pinned
+// object with one ranged GET carrying If-Match, reading block k into
+// buf(k) (which must return a slice of sizes[k] bytes, the same one on
+// every call) and calling deliver(k) as soon as it is full. A body that
+// ends early or breaks is retried once, for the blocks not yet delivered;
+// errors of the request itself are already retried by the client. It
+// returns how many blocks were delivered.
+func getBlocks(ctx context.Context, src ObjectSource, p pin, off int64, sizes []int64, buf func(k int) []byte, deliver func(k int)) (int, error) {
+	done := 0
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		var retry bool
+		var k int
+		base := done
+		k, retry, err = getBlocksOnce(ctx, src, p, off, sizes[base:],
+			func(i int) []byte { return buf(base + i) }, func(i int) { deliver(base + i) })
+		for _, n := range sizes[base : base+k] {
+			off += n
+		}
+		done += k
+		if err == nil || !retry || ctx.Err() != nil {
+			return done, err
+		}
+	}
+	return done, err
+}
+
+// getBlocksOnce does one GET for the blocks; retry reports a failure while
+// reading the body.
+func getBlocksOnce(ctx context.Context, src ObjectSource, p pin, off int64, sizes []int64, buf func(k int) []byte, deliver func(k int)) (done int, retry bool, err error) {
+	var n int64
+	for _, sz := range sizes {
+		n += sz
+	}
+	if n == 0 {
+		for k := range sizes {
+			deliver(k)
+		}
+		return len(sizes), false, nil
+	}
+	r, err := src.GetObject(ctx, p.Key, obsclient.GetOptions{
+		Range:     &obsclient.Range{Start: off, End: off + n - 1},
+		IfMatch:   p.ETag,
+		VersionID: p.VersionID,
+	})
+	if err != nil {
+		return 0, false, stale(p, err)
+	}
+	defer r.Close()
+	if etag := strings.Trim(r.Info.ETag, `"`); etag != "" && p.ETag != "" && etag != strings.Trim(p.ETag, `"`) {
+		return 0, false, fmt.Errorf("%w: %q: etag %s, want %s", ErrStale, p.Key, etag, p.ETag)
+	}
+	for k, sz := range sizes {
+		if _, err := io.ReadFull(r, buf(k)); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("%w: %q [%d, %d): %w", ErrShortBody, p.Key, off, off+sz, err)
+			}
+			return k, true, err
+		}
+		off += sz
+		deliver(k)
+	}
+	return len(sizes), false, nil
+}
+
+// finish publishes a block fetch's result and ends its flight.
+func (f *Fetcher) finish(c *call, r blockReq, buf []byte, err error) {
+	fk := flightKey{r.key, r.bs}
 	c.data, c.err = buf, err
 	f.mu.Lock()
 	delete(f.calls, fk)

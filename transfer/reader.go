@@ -10,15 +10,32 @@ package transfer
 // (joined with any fetch of the same block already in flight), which tries
 // the optional disk tier before the network (tier.go).
 //
-// Readahead: a read that starts where the previous one ended (or within
-// the current window) is sequential. Sequential reads keep a lookahead of
-// `window` bytes fetched ahead of the reader; whenever less than half a
+// Readahead: a read that starts within the window behind the furthest
+// read so far, or not past the larger of the next block and the readahead
+// already requested, is sequential (the kernel's parallel FUSE reads of one
+// stream arrive slightly out of order). Sequential reads keep a lookahead
+// of `window` bytes fetched ahead of the reader; whenever less than half a
 // window remains ahead, the window doubles (from InitialReadahead up to
-// MaxReadahead) and the next stretch is requested. Any other read is random:
-// the window resets and only the blocks the read touches are fetched.
+// MaxReadahead) and the next stretch is requested. A stream that starts at
+// offset 0 opens with StartReadahead (8 MiB) instead. Any other read is
+// random: the window resets and only the blocks the read touches are
+// fetched.
 //
-// Memory: a reader holds its window plus the blocks of the reads in
-// progress (in `ahead`). Prefetched blocks held by all readers together are
+// Request plan: the missing blocks of a read and the readahead it triggers
+// are handed to the Fetcher together, which fetches each run of adjacent
+// blocks with one ranged GET of up to DefaultMaxCoalesce (8 MiB) bytes, in
+// parallel up to its GET limit (fetcher.go). So a sequential stream from 0
+// costs one GET for its first 8 MiB + first block, then one GET per 8 MiB
+// of each half window (a 1 GiB file: about 130 GETs instead of 1024), and a
+// random read one GET for the blocks it touches. Blocks remain the unit of
+// the cache and of fetch sharing.
+//
+// Slice serves a read that lies in one block as a slice of the cached block
+// (no copy); fs answers FUSE reads with it.
+//
+// Memory: a reader holds its window, the blocks of the reads in progress
+// and up to keepBehind (16 MiB) of blocks just behind its reads, for late
+// out-of-order reads (in `ahead`). Prefetched blocks held by all readers together are
 // bounded by the Fetcher's readahead budget (readahead stops short when it
 // is spent, and resumes as readers consume or close), fetches in flight by
 // the Fetcher's byte cap, and the cache by its size. Close a Reader to
@@ -37,6 +54,7 @@ import (
 const (
 	DefaultBlockSize        = 1 << 20
 	DefaultInitialReadahead = 1 << 20
+	DefaultStartReadahead   = 8 << 20
 	DefaultMaxReadahead     = 64 << 20
 )
 
@@ -44,11 +62,16 @@ const (
 type ReaderConfig struct {
 	BlockSize        int64     // block size; readers sharing a cache must agree on it; default 1 MiB
 	InitialReadahead int64     // first readahead window; default 1 MiB
+	StartReadahead   int64     // first window of a sequential read from offset 0; default 8 MiB, or InitialReadahead when that is set
 	MaxReadahead     int64     // largest window; default 64 MiB; negative disables readahead
 	Fetcher          *Fetcher  // shared fetch limiter; nil uses a process-wide default
 	VersionID        string    // when set, GETs also name this version
 	Disk             *DiskTier // optional disk tier below the memory cache (tier.go)
 }
+
+// keepBehind is how far behind the start of a sequential read a reader
+// keeps blocks in its window (at least 4 blocks).
+const keepBehind = 16 << 20
 
 // aheadEntry is a block in a reader's window; held is what it charges to
 // the Fetcher's readahead budget (0 for blocks a read asked for).
@@ -59,15 +82,16 @@ type aheadEntry struct {
 
 // Reader reads one version of an object. It is safe for concurrent use.
 type Reader struct {
-	src  ObjectSource
-	pin  pin
-	size int64
-	bc   *cache.Blocks
-	f    *Fetcher
-	disk *DiskTier // may be nil
-	bs   int64
-	init int64 // initial window
-	max  int64 // max window; 0 when readahead is off
+	src   ObjectSource
+	pin   pin
+	size  int64
+	bc    *cache.Blocks
+	f     *Fetcher
+	disk  *DiskTier // may be nil
+	bs    int64
+	init  int64 // initial window
+	start int64 // first window of a stream read from offset 0
+	max   int64 // max window; 0 when readahead is off
 
 	mu sync.Mutex
 	// GUARDED_BY(mu):
@@ -99,10 +123,18 @@ func NewReader(src ObjectSource, key string, etag string, size int64, bc *cache.
 	if r.init <= 0 {
 		r.init = DefaultInitialReadahead
 	}
+	r.start = cfg.StartReadahead
+	if r.start <= 0 {
+		r.start = r.init
+		if cfg.InitialReadahead <= 0 {
+			r.start = DefaultStartReadahead
+		}
+	}
 	if r.max < 0 {
-		r.max, r.init = 0, 0
+		r.max, r.init, r.start = 0, 0, 0
 	}
 	r.init = min(max(r.init, r.bs), max(r.max, r.bs))
+	r.start = min(max(r.start, r.init), max(r.max, r.bs))
 	r.window = r.init
 	return r
 }
@@ -138,9 +170,48 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// Slice is ReadAt without the copy, for reads that lie in one block (as
+// the kernel's block-aligned reads do): it returns the bytes [off, off+n)
+// of the object (fewer, with io.EOF, at its end) as a slice of the cached
+// block, which the caller must not modify. ok is false, and nothing is
+// read, when the range spans blocks: use ReadAt then.
+func (r *Reader) Slice(ctx context.Context, off int64, n int) (data []byte, ok bool, err error) {
+	if off < 0 {
+		return nil, true, fmt.Errorf("transfer: negative offset %d", off)
+	}
+	if off >= r.size {
+		return nil, true, io.EOF
+	}
+	end := min(off+int64(n), r.size)
+	if end == off {
+		return nil, true, nil
+	}
+	if off/r.bs != (end-1)/r.bs {
+		return nil, false, nil
+	}
+	calls, first, err := r.plan(off, end)
+	if err != nil {
+		return nil, true, err
+	}
+	block, err := calls[0].wait(ctx)
+	if err != nil {
+		return nil, true, err
+	}
+	bstart := first * r.bs
+	if int64(len(block)) < min(r.bs, r.size-bstart) {
+		return nil, true, fmt.Errorf("%w: block %d of %q has %d bytes", ErrShortBody, first, r.pin.Key, len(block))
+	}
+	data = block[off-bstart : end-bstart : end-bstart]
+	if len(data) < n {
+		err = io.EOF
+	}
+	return data, true, err
+}
+
 // plan updates the readahead state for a read of [off, end), starts the
-// prefetches it calls for, and returns the calls of the blocks the read
-// needs, from block index first on.
+// fetches of the read's missing blocks and of the readahead it calls for
+// (together, so that adjacent blocks share GETs), and returns the calls of
+// the blocks the read needs, from block index first on.
 func (r *Reader) plan(off, end int64) ([]*call, int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -148,26 +219,87 @@ func (r *Reader) plan(off, end int64) ([]*call, int64, error) {
 		return nil, 0, ErrClosed
 	}
 	first, last := off/r.bs, (end-1)/r.bs
-	r.advanceLocked(off, end, first)
-	calls := make([]*call, 0, last-first+1)
+	calls := make([]*call, last-first+1)
+	var b batch
+	sequential := r.classifyLocked(off, end, first)
 	for i := first; i <= last; i++ {
-		calls = append(calls, r.blockLocked(i, false))
+		if c := r.lookupLocked(i); c != nil {
+			calls[i-first] = c
+		} else {
+			b.add(r.reqLocked(i), i, 0, int(i-first))
+		}
+	}
+	if sequential {
+		r.readaheadLocked(end, last, &b)
+	}
+	if len(b.reqs) > 0 {
+		for k, c := range r.f.fetchBlocks(b.reqs) {
+			r.ahead[b.index[k]] = aheadEntry{c: c, held: b.held[k]}
+			if d := b.dest[k]; d >= 0 {
+				calls[d] = c
+			}
+		}
 	}
 	return calls, first, nil
 }
 
-// advanceLocked classifies the read, adjusts the window and issues
-// readahead. REQUIRES mu.
-func (r *Reader) advanceLocked(off, end, first int64) {
-	sequential := off >= r.next-r.window && off <= r.next+r.bs
+// batch collects the block fetches one read starts.
+type batch struct {
+	reqs  []blockReq
+	index []int64 // block index
+	held  []int64 // readahead budget charged
+	dest  []int   // position in the read's calls, -1 for readahead
+}
+
+func (b *batch) add(req blockReq, i, held int64, dest int) {
+	b.reqs = append(b.reqs, req)
+	b.index = append(b.index, i)
+	b.held = append(b.held, held)
+	b.dest = append(b.dest, dest)
+}
+
+// classifyLocked classifies the read and adjusts the window: it reports
+// whether the read is sequential. A read is sequential when it starts
+// within the window behind the furthest read end, or not past the larger
+// of the next block and the readahead already requested (the kernel's
+// parallel FUSE reads of one stream can arrive slightly out of order). A
+// random read resets the window and drops the reader's blocks. REQUIRES mu.
+func (r *Reader) classifyLocked(off, end, first int64) bool {
+	sequential := off >= r.next-r.window && off <= max(r.next+r.bs, r.raEnd)
 	if !sequential {
 		r.window, r.ramped, r.raEnd = r.init, false, end
 		r.dropLocked(func(int64) bool { return true })
 		r.next = end
-		return
+		return false
 	}
-	r.dropLocked(func(i int64) bool { return i < first }) // behind the reader
+	if off == 0 && !r.ramped {
+		r.window = max(r.window, r.start) // a stream from the start: open wide
+	}
+	// Behind the reader: the kernel's parallel reads of one stream (up to
+	// its readahead, kernelra.go in fs) may arrive out of order, and a late
+	// read must find its block here instead of fetching it again. Blocks
+	// behind return their readahead budget at once and are forgotten
+	// keepBehind bytes behind the read.
+	behind := first - max(keepBehind/r.bs, 4)
+	for i, e := range r.ahead {
+		switch {
+		case i < behind:
+			r.f.releaseAhead(e.held)
+			delete(r.ahead, i)
+		case i < first && e.held != 0:
+			r.f.releaseAhead(e.held)
+			r.ahead[i] = aheadEntry{c: e.c}
+		}
+	}
 	r.next = max(r.next, end)
+	return true
+}
+
+// readaheadLocked adds the readahead a sequential read ending at end (in
+// block last) calls for to b: whenever less than half a window is
+// requested ahead of the reader, the window doubles (after the first
+// readahead of the run) and the next stretch is requested. REQUIRES mu.
+func (r *Reader) readaheadLocked(end, last int64, b *batch) {
 	if r.max == 0 || end+r.window/2 < r.raEnd {
 		return
 	}
@@ -177,20 +309,22 @@ func (r *Reader) advanceLocked(off, end, first int64) {
 	r.ramped = true
 	from, to := max(r.raEnd, end), min(end+r.window, r.size)
 	r.raEnd = max(r.raEnd, end)
-	for i := from / r.bs; i*r.bs < to; i++ {
-		if r.blockLocked(i, true) == nil {
-			return // readahead budget exhausted: try again on a later read
+	for i := max(from/r.bs, last+1); i*r.bs < to; i++ {
+		if r.lookupLocked(i) == nil {
+			n := min(r.bs, r.size-i*r.bs)
+			if !r.f.reserveAhead(n) {
+				return // readahead budget exhausted: try again on a later read
+			}
+			b.add(r.reqLocked(i), i, n, -1)
 		}
 		r.raEnd = min((i+1)*r.bs, r.size)
 	}
 	r.raEnd = end + r.window
 }
 
-// blockLocked returns block i from the reader's window, the cache, or a
-// (possibly shared) fetch, and keeps it in the window. A prefetch charges
-// the block to the Fetcher's readahead budget and returns nil when the
-// budget is exhausted. REQUIRES mu.
-func (r *Reader) blockLocked(i int64, prefetch bool) *call {
+// lookupLocked returns block i from the reader's window or the cache
+// (keeping it in the window), or nil when it must be fetched. REQUIRES mu.
+func (r *Reader) lookupLocked(i int64) *call {
 	if e, ok := r.ahead[i]; ok {
 		if !e.c.failed() {
 			return e.c
@@ -198,24 +332,23 @@ func (r *Reader) blockLocked(i int64, prefetch bool) *call {
 		r.f.releaseAhead(e.held) // failed: fetch again
 		delete(r.ahead, i)
 	}
-	key := cache.BlockKey{Object: r.pin.Key, ETag: r.cacheTag(), Index: i}
+	if data, ok := r.cacheGet(r.blockKey(i)); ok {
+		c := doneCall(data)
+		r.ahead[i] = aheadEntry{c: c}
+		return c
+	}
+	return nil
+}
+
+// blockKey is the cache key of block i.
+func (r *Reader) blockKey(i int64) cache.BlockKey {
+	return cache.BlockKey{Object: r.pin.Key, ETag: r.cacheTag(), Index: i}
+}
+
+// reqLocked describes the fetch of block i. REQUIRES mu.
+func (r *Reader) reqLocked(i int64) blockReq {
 	off := i * r.bs
-	n := min(r.bs, r.size-off)
-	var held int64
-	if prefetch {
-		if !r.f.reserveAhead(n) {
-			return nil
-		}
-		held = n
-	}
-	var c *call
-	if data, ok := r.cacheGet(key); ok {
-		c = doneCall(data)
-	} else {
-		c = r.f.fetch(blockReq{src: r.src, pin: r.pin, bc: r.bc, disk: r.disk, key: key, off: off, n: n, bs: r.bs})
-	}
-	r.ahead[i] = aheadEntry{c: c, held: held}
-	return c
+	return blockReq{src: r.src, pin: r.pin, bc: r.bc, disk: r.disk, key: r.blockKey(i), off: off, n: min(r.bs, r.size-off), bs: r.bs}
 }
 
 // dropLocked forgets the window's blocks whose index matches, returning

@@ -1,9 +1,11 @@
 package transfer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -48,9 +50,13 @@ func TestReaderSizes(t *testing.T) {
 				r := NewReader(src, key, base.ETag, size, nil, ReaderConfig{BlockSize: testBlock, Fetcher: NewFetcher(4, 0)})
 				defer r.Close()
 				assert.Equal(t, data, readerBytes(t, r, rs))
+				// GETs cover whole blocks (coalesced: one or more adjacent
+				// ones, at most DefaultMaxCoalesce bytes), the last one
+				// ending at the end of the object.
 				for _, rg := range src.takeRanges() {
 					assert.Zero(t, rg.Start%testBlock, "GETs start on block boundaries")
-					assert.LessOrEqual(t, rg.End-rg.Start+1, int64(testBlock))
+					assert.True(t, (rg.End+1)%testBlock == 0 || rg.End == size-1, "GETs end on block boundaries or at EOF: %+v", rg)
+					assert.LessOrEqual(t, rg.End-rg.Start+1, int64(DefaultMaxCoalesce))
 					assert.Less(t, rg.End, size)
 				}
 			})
@@ -185,7 +191,24 @@ func TestReaderSequentialGetsOnce(t *testing.T) {
 	r := NewReader(src, "seq", base.ETag, base.Size, newBlocks(t), ReaderConfig{BlockSize: testBlock, MaxReadahead: 8 * testBlock, Fetcher: NewFetcher(4, 0)})
 	defer r.Close()
 	assert.Equal(t, data, readerBytes(t, r, 16<<10))
-	assert.Equal(t, int64(41), src.gets.Load())
+	// The request plan: the first read fetches its block and the first
+	// window (8 blocks) with one coalesced GET; then every time half a
+	// window is left ahead, one GET fetches the next half window (4 blocks):
+	// 1 + (41-9)/4 = 9 GETs, covering every block exactly once.
+	assert.Equal(t, int64(9), src.gets.Load())
+	assertCoverOnce(t, src.takeRanges(), int64(len(data)))
+}
+
+// assertCoverOnce checks that GET ranges cover [0, size) exactly once.
+func assertCoverOnce(t *testing.T, ranges []obsclient.Range, size int64) {
+	t.Helper()
+	slices.SortFunc(ranges, func(a, b obsclient.Range) int { return cmp.Compare(a.Start, b.Start) })
+	next := int64(0)
+	for _, rg := range ranges {
+		require.Equal(t, next, rg.Start, "ranges %+v", ranges)
+		next = rg.End + 1
+	}
+	require.Equal(t, size, next, "ranges %+v", ranges)
 }
 
 func TestReaderWarmReread(t *testing.T) {
@@ -293,6 +316,7 @@ func TestFetcherBounds(t *testing.T) {
 	base := e.put(t, "bound", data)
 	src := &countingSource{src: e.b}
 	f := NewFetcher(3, 0)
+	f.maxCoalesce = 2 * testBlock // several GETs per window
 	r := NewReader(src, "bound", base.ETag, base.Size, nil, ReaderConfig{BlockSize: testBlock, MaxReadahead: 16 * testBlock, Fetcher: f})
 	defer r.Close()
 	assert.Equal(t, data, readerBytes(t, r, 8*testBlock))
