@@ -133,7 +133,7 @@ var options = []option{
 	intOpt("max_stat_cache_size", 100000, 0, 1<<30, "maximum number of cached attribute entries", func(c *Config) *int { return &c.MaxStatCacheEntries }),
 	sizeOpt("multipart_size", "16M", 5<<20, 5<<30, "part size of multipart uploads (bare number: MiB; grows for very large files)", func(c *Config) *int64 { return &c.MultipartSize }),
 	intOpt("parallel_count", 8, 1, 100, "parallel requests per file for uploads and ranged reads", func(c *Config) *int { return &c.ParallelCount }),
-	sizeOpt("cache_size", "128M", 1<<20, 1<<40, "memory for the read block cache (bare number: MiB)", func(c *Config) *int64 { return &c.CacheSize }),
+	sizeOpt("cache_size", "128M", 1<<20, 1<<40, "memory for the read block cache; the process keeps to about this plus 128 MiB (Go soft memory limit, unless `GOMEMLIMIT` is set) (bare number: MiB)", func(c *Config) *int64 { return &c.CacheSize }),
 	strOpt("use_cache", "", "DIR", "directory for write spool files (default: `$TMPDIR`, else `/tmp`) and, when given, the disk block cache in `DIR/blocks`", func(c *Config) *string { return &c.CacheDir }, nil),
 	sizeOpt("disk_cache_size", "4G", 0, 1<<50, "bound of the disk block cache under `use_cache` (LRU; blocks are kept across remounts while the object's ETag is unchanged; it also leaves the smaller of 1 GiB and 5% of the filesystem free; `0` disables; bare number: MiB)", func(c *Config) *int64 { return &c.DiskCacheSize }),
 

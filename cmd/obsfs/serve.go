@@ -61,6 +61,7 @@ func serve(c *Config, getenv func(string) string, log *zap.Logger, ready func(er
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	defer signal.Stop(sigs)
+	applyMemoryLimit(c, getenv, log)
 	m, credSource, err := startInterruptibly(c, getenv, sigs, log)
 	ready(err)
 	if err != nil {
