@@ -131,8 +131,9 @@ func TestBackgroundMountLifecycle(t *testing.T) {
 	requireFUSE(t)
 	e := newEnv(t)
 	mnt := t.TempDir()
+	logfile := filepath.Join(t.TempDir(), "obsfs.log")
 	start := time.Now()
-	r := runCmd("", nil, obsfsBin(), e.Bucket, mnt, "-o", e.Options())
+	r := runCmd("", nil, obsfsBin(), e.Bucket, mnt, "-o", e.Options("logfile="+logfile, "dbglevel=debug"))
 	t.Cleanup(func() { unmountDaemon(t, mnt) })
 	if r.Code != 0 {
 		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
@@ -157,6 +158,17 @@ func TestBackgroundMountLifecycle(t *testing.T) {
 		t.Fatalf("found %d obsfs daemons for %s, want 1", len(pids), mnt)
 	}
 	unmountDaemon(t, mnt)
+	if data, err := os.ReadFile(logfile); err != nil || !strings.Contains(string(data), "mounted") {
+		t.Errorf("logfile= %s after a mount and unmount: %v, %q", logfile, err, tailString(string(data), 300))
+	}
+}
+
+// tailString keeps the last n bytes of s.
+func tailString(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
 
 // TestSIGTERMUnmounts: SIGTERM to the server unmounts and exits 0.

@@ -197,6 +197,8 @@ func (m *Mount) start() {
 	fmt.Fprintf(logf, "=== %s obsfs %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(args, " "))
 	m.cmd = exec.Command(obsfsBin(), args...)
 	m.cmd.Stdout, m.cmd.Stderr = logf, logf
+	// If the test binary dies (timeout, ^C), obsfs gets SIGTERM and unmounts.
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := m.cmd.Start(); err != nil {
 		m.t.Fatalf("start obsfs: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/obsfs/obsfs/obsclient/obstest"
@@ -56,6 +57,7 @@ func startEmulator(ctx context.Context, cfg config, root string) (*emulator, err
 func startEmulatorBinary(ctx context.Context, bin, root string) (*emulator, error) {
 	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--access-key", benchAccessKey,
 		"--secret-key", benchSecretKey, "--bucket", benchBucket, "--root", root, "--region", benchRegion)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // no orphan if the bench dies
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -73,6 +75,7 @@ func startEmulatorBinary(ctx context.Context, bin, root string) (*emulator, erro
 		case <-done:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
+			<-done
 		}
 	}
 	urlc := make(chan string, 1)

@@ -147,7 +147,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(d)
+		defer func() {
+			if err := os.RemoveAll(d); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: cleanup:", err)
+			}
+		}()
 		work = d
 	}
 	emu, err := startEmulator(ctx, cfg, filepath.Join(work, "emulator"))

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -112,6 +113,7 @@ func (b *bench) mount(m mounter) (*mount, error) {
 	argv, env := m.command(dir)
 	mt := &mount{Dir: dir, cmd: exec.Command(argv[0], argv[1:]...), log: &bytes.Buffer{}, exited: make(chan struct{})}
 	mt.cmd.Env = append(cleanEnv(), env...)
+	mt.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // unmounts if the bench dies
 	mt.cmd.Stdout, mt.cmd.Stderr = mt.log, mt.log
 	if err := mt.cmd.Start(); err != nil {
 		return nil, err

@@ -26,6 +26,8 @@ func (b *bench) mountRows(m mounter) {
 	b.withMount(m, "seq write", b.seqWriteRow)
 	b.withMount(m, "small files", b.smallCreateRow)
 	b.withMount(m, "small files read back", b.smallReadRow)
+	b.withMount(m, "append", b.appendRow)
+	b.withMount(m, "edit", b.editRow) // last: it changes the big object
 }
 
 // withMount mounts, runs fn, unmounts; a failure anywhere is one failed row.
