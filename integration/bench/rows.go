@@ -199,6 +199,7 @@ func (b *bench) statRows(m mounter, mt *mount) error {
 func (b *bench) seqWriteRow(m mounter, mt *mount) error {
 	p := filepath.Join(mt.Dir, "write-"+m.Name+".bin")
 	defer os.Remove(p)
+	stopDisk := samplePeak(func() int64 { return openFileBytes(mt.cmd.Process.Pid) })
 	d, st, err := b.measure(func() error {
 		f, err := os.Create(p)
 		if err != nil {
@@ -213,6 +214,7 @@ func (b *bench) seqWriteRow(m mounter, mt *mount) error {
 		}
 		return f.Close()
 	})
+	spool := stopDisk()
 	if err != nil {
 		return err
 	}
@@ -222,6 +224,14 @@ func (b *bench) seqWriteRow(m mounter, mt *mount) error {
 	}
 	b.ratio(&r, "write")
 	b.add(r)
+	rss, err := mt.PeakRSS()
+	if err != nil {
+		return fmt.Errorf("peak RSS: %w", err)
+	}
+	b.add(row{Name: "peak RSS during seq write", Tool: m.Name, Value: float64(rss) / (1 << 20), Unit: "MiB",
+		Note: fmt.Sprintf("VmHWM; file %d MiB", b.cfg.Size>>20)})
+	b.add(row{Name: "peak local disk during write", Tool: m.Name, Value: float64(spool) / (1 << 20), Unit: "MiB",
+		Note: "allocated blocks of the files the mounter holds open (spool, temp, cache)"})
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -100,4 +101,48 @@ func bytesIn(s stats) int64 {
 		n += o.BytesIn
 	}
 	return n
+}
+
+// openFileBytes sums the disk space allocated to the regular files process
+// pid holds open: the write spool of obsfs (an unlinked file under
+// use_cache), s3fs's temporary files, rclone's VFS cache files.
+func openFileBytes(pid int) int64 {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range ents {
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
+		}
+	}
+	return n
+}
+
+// samplePeak calls fn every 50 ms until the returned stop is called, which
+// returns the largest value seen.
+func samplePeak(fn func() int64) (stop func() int64) {
+	done := make(chan struct{})
+	result := make(chan int64)
+	go func() {
+		peak := fn()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				result <- max(peak, fn())
+				return
+			case <-t.C:
+				peak = max(peak, fn())
+			}
+		}
+	}()
+	return func() int64 { close(done); return <-result }
 }
