@@ -254,24 +254,31 @@ func (f *FS) listAll(ctx context.Context, prefix string) ([]string, error) {
 	}
 }
 
-// copyAll copies keys from one prefix to another in parallel. On failure
-// it deletes every copy it attempted (a cancelled request may still have
-// landed) except the marker of a target directory that existed before
-// (keepMarker), and returns the first error.
+// copyAll copies keys from one prefix to another in parallel. After the
+// first failure, or an interrupt, it starts no more copies but lets those in
+// flight finish (at most ParallelCount server-side copies): a cancelled
+// request could still land on the server after the clean-up, leaving a stray
+// copy. Then it deletes every copy it attempted, except the marker of a
+// target directory that existed before (keepMarker), and returns the first
+// error.
 func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMarker bool) error {
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
 		mu        sync.Mutex
 		attempted []string
-		firstErr  error
+		firstErr  error // GUARDED_BY(mu)
 		wg        sync.WaitGroup
 		sem       = make(chan struct{}, f.opts.ParallelCount)
 	)
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return firstErr != nil }
 	for _, k := range keys {
 		sem <- struct{}{}
-		if cctx.Err() != nil {
+		if err := ctx.Err(); err != nil || failed() {
 			<-sem
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
 			break
 		}
 		dst := to + k[len(from):]
@@ -281,12 +288,11 @@ func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMa
 		wg.Add(1)
 		go func(k, dst string) {
 			defer func() { <-sem; wg.Done() }()
-			_, err := f.st.CopyObject(cctx, dst, obsclient.CopySource{Key: k}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
+			_, err := f.st.CopyObject(context.WithoutCancel(ctx), dst, obsclient.CopySource{Key: k}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
-					cancel()
 				}
 				mu.Unlock()
 			}
