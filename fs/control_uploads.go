@@ -151,14 +151,21 @@ func (u *upFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Attr
 }
 
 func (u *upFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
-		return nil, 0, syscall.EACCES
-	}
-	return nil, fuse.FOPEN_DIRECT_IO, 0
+	return openReadOnly(flags, fuse.FOPEN_DIRECT_IO)
 }
 
 func (u *upFile) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	return fuse.ReadResultData(readAt(u.content, dest, off)), 0
+}
+
+// openReadOnly opens a read-only control file: any access mode but O_RDONLY
+// is refused with EACCES; otherwise it answers with the FUSE open flags
+// fuseFlags and no handle.
+func openReadOnly(flags, fuseFlags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		return nil, 0, syscall.EACCES
+	}
+	return nil, fuseFlags, 0
 }
 
 // readFull reads len(buf) bytes (fewer at EOF).

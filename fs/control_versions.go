@@ -65,30 +65,22 @@ func (d *verDir) entries(ctx context.Context) ([]verEntry, syscall.Errno) {
 			out = append(out, e)
 		}
 	}
+	full := func() bool { return len(out) >= maxVersionEntries }
 	if d.path != "" {
 		fk := f.ns.fileKey(d.path)
-		o := obsclient.ListVersionsOptions{Prefix: fk, Delimiter: "/"}
-		for more := true; more && len(out) < maxVersionEntries; {
-			res, err := f.adm.ListVersions(ctx, o)
-			if err != nil {
-				return nil, f.errno("versions", fk, err)
-			}
+		en := f.listVersionPages(ctx, fk, full, func(res *obsclient.ListVersionsResult) {
 			for _, v := range res.Versions {
 				if v.Key == fk {
 					add(verEntry{name: versionName(v), info: v})
 				}
 			}
-			more = res.IsTruncated && (res.NextKeyMarker != "" || res.NextVersionIDMarker != "")
-			o.KeyMarker, o.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
+		})
+		if en != 0 {
+			return nil, en
 		}
 	}
 	dk := f.ns.dirKey(d.path)
-	o := obsclient.ListVersionsOptions{Prefix: dk, Delimiter: "/"}
-	for more := true; more && len(out) < maxVersionEntries; {
-		res, err := f.adm.ListVersions(ctx, o)
-		if err != nil {
-			return nil, f.errno("versions", dk, err)
-		}
+	en := f.listVersionPages(ctx, dk, full, func(res *obsclient.ListVersionsResult) {
 		for _, v := range res.Versions {
 			if name := strings.TrimPrefix(v.Key, dk); name != "" && validName(name) {
 				add(verEntry{name: name, dir: true})
@@ -99,10 +91,28 @@ func (d *verDir) entries(ctx context.Context) ([]verEntry, syscall.Errno) {
 				add(verEntry{name: name, dir: true})
 			}
 		}
+	})
+	if en != 0 {
+		return nil, en
+	}
+	return out, 0
+}
+
+// listVersionPages lists the versions and common prefixes under prefix
+// (delimiter "/") page by page, handing each page to page, until the listing
+// ends or full reports true.
+func (f *FS) listVersionPages(ctx context.Context, prefix string, full func() bool, page func(*obsclient.ListVersionsResult)) syscall.Errno {
+	o := obsclient.ListVersionsOptions{Prefix: prefix, Delimiter: "/"}
+	for more := true; more && !full(); {
+		res, err := f.adm.ListVersions(ctx, o)
+		if err != nil {
+			return f.errno("versions", prefix, err)
+		}
+		page(res)
 		more = res.IsTruncated && (res.NextKeyMarker != "" || res.NextVersionIDMarker != "")
 		o.KeyMarker, o.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
 	}
-	return out, 0
+	return 0
 }
 
 // validName accepts a listed name as one path segment.
@@ -179,10 +189,7 @@ func (v *verFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 }
 
 func (v *verFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
-		return nil, 0, syscall.EACCES
-	}
-	return nil, fuse.FOPEN_KEEP_CACHE, 0 // a version never changes
+	return openReadOnly(flags, fuse.FOPEN_KEEP_CACHE) // a version never changes
 }
 
 // Read GETs the requested range of the version.

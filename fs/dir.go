@@ -43,10 +43,7 @@ func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 // Mkdir writes the marker object with the directory's attributes.
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	f := n.fsys
-	if en := f.checkWritable(); en != 0 {
-		return nil, en
-	}
-	p, en := n.childPath(name)
+	p, en := n.writableChild(name)
 	if en != 0 {
 		return nil, en
 	}
@@ -64,6 +61,36 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	return &ch.Inode, 0
 }
 
+// writableChild returns the path of child name, or EROFS if the file system
+// is read-only.
+func (n *node) writableChild(name string) (string, syscall.Errno) {
+	if en := n.fsys.checkWritable(); en != 0 {
+		return "", en
+	}
+	return n.childPath(name)
+}
+
+// removableChild is writableChild for removals: the control directory's
+// name is refused with EPERM.
+func (n *node) removableChild(name string) (string, syscall.Errno) {
+	if en := n.fsys.checkWritable(); en != 0 {
+		return "", en
+	}
+	if n.isControlName(name) {
+		return "", syscall.EPERM
+	}
+	return n.childPath(name)
+}
+
+// deleteIfPresent deletes key's current version; a key that is already gone
+// is not an error.
+func (f *FS) deleteIfPresent(ctx context.Context, key string) error {
+	if _, err := f.st.DeleteObject(ctx, key, ""); err != nil && !obsclient.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
 // created updates the caches after p appeared with key key.
 func (f *FS) created(p, key string, a objAttr) {
 	f.invalidate(key)
@@ -74,13 +101,7 @@ func (f *FS) created(p, key string, a objAttr) {
 // Rmdir removes an empty directory's marker.
 func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	f := n.fsys
-	if en := f.checkWritable(); en != 0 {
-		return en
-	}
-	if n.isControlName(name) {
-		return syscall.EPERM
-	}
-	p, en := n.childPath(name)
+	p, en := n.removableChild(name)
 	if en != 0 {
 		return en
 	}
@@ -88,7 +109,7 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if en := f.checkEmpty(ctx, p); en != 0 {
 		return en
 	}
-	if _, err := f.st.DeleteObject(ctx, dk, ""); err != nil && !obsclient.IsNotFound(err) {
+	if err := f.deleteIfPresent(ctx, dk); err != nil {
 		return f.errno("rmdir", dk, err)
 	}
 	f.removed(n, name, p, true)
@@ -167,10 +188,7 @@ func (n *node) keepParent(ctx context.Context) {
 // the first flush/fsync/close.
 func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
 	f := n.fsys
-	if en := f.checkWritable(); en != 0 {
-		return nil, nil, 0, en
-	}
-	p, en := n.childPath(name)
+	p, en := n.writableChild(name)
 	if en != 0 {
 		return nil, nil, 0, en
 	}
@@ -211,20 +229,14 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 // committed).
 func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	f := n.fsys
-	if en := f.checkWritable(); en != 0 {
-		return en
-	}
-	if n.isControlName(name) {
-		return syscall.EPERM
-	}
-	p, en := n.childPath(name)
+	p, en := n.removableChild(name)
 	if en != 0 {
 		return en
 	}
 	key := f.ns.fileKey(p)
 	if !n.pendingChild(name) {
 		n.keepParent(ctx)
-		if _, err := f.st.DeleteObject(ctx, key, ""); err != nil && !obsclient.IsNotFound(err) {
+		if err := f.deleteIfPresent(ctx, key); err != nil {
 			return f.errno("unlink", key, err)
 		}
 	}
@@ -246,10 +258,7 @@ func (n *node) pendingChild(name string) bool {
 // Symlink writes an object whose body is the target, with S_IFLNK mode.
 func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	f := n.fsys
-	if en := f.checkWritable(); en != 0 {
-		return nil, en
-	}
-	p, en := n.childPath(name)
+	p, en := n.writableChild(name)
 	if en != 0 {
 		return nil, en
 	}
@@ -312,10 +321,7 @@ func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 		return nil, syscall.ENOTSUP
 	}
 	f := n.fsys
-	if en := f.checkWritable(); en != 0 {
-		return nil, en
-	}
-	p, en := n.childPath(name)
+	p, en := n.writableChild(name)
 	if en != 0 {
 		return nil, en
 	}

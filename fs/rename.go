@@ -122,7 +122,7 @@ func (f *FS) renameFile(ctx context.Context, parent *node, name, from, to string
 	if ch != nil && ch.isPending() {
 		// Nothing on the server yet: the node moves with its data, and
 		// whatever the target was must not reappear.
-		if _, err := f.st.DeleteObject(ctx, tk, ""); err != nil && !obsclient.IsNotFound(err) {
+		if err := f.deleteIfPresent(ctx, tk); err != nil {
 			return f.errno("rename", tk, err)
 		}
 		return 0
@@ -190,10 +190,7 @@ func (f *FS) moveKey(ctx context.Context, from, to string) error {
 	if _, err := f.st.CopyObject(ctx, to, obsclient.CopySource{Key: from}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy}); err != nil {
 		return err
 	}
-	if _, err := f.st.DeleteObject(ctx, from, ""); err != nil && !obsclient.IsNotFound(err) {
-		return err
-	}
-	return nil
+	return f.deleteIfPresent(ctx, from)
 }
 
 // renameDir moves every key under from/ to to/.

@@ -46,12 +46,8 @@ type xmlACL struct {
 // "AuthenticatedUsers" for authenticated users.
 func (b *Bucket) GetObjectACL(ctx context.Context, key, versionID string) (ACL, error) {
 	r := b.aclRequest("GetObjectACL", http.MethodGet, key, versionID)
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return ACL{}, err
-	}
 	var x xmlACL
-	if err := b.decodeInto(r, res, &x); err != nil {
+	if _, err := b.doDecode(ctx, r, &x); err != nil {
 		return ACL{}, err
 	}
 	return aclFromXML(x), nil

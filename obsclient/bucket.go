@@ -51,12 +51,8 @@ func (b *Bucket) Location(ctx context.Context) (string, error) {
 func (b *Bucket) StorageInfo(ctx context.Context) (StorageInfo, error) {
 	r := newRequest("GetBucketStorageInfo", http.MethodGet, "")
 	r.query.Set("storageinfo", "")
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return StorageInfo{}, err
-	}
 	var x xmlStorageInfo
-	if err := b.decodeInto(r, res, &x); err != nil {
+	if _, err := b.doDecode(ctx, r, &x); err != nil {
 		return StorageInfo{}, err
 	}
 	return StorageInfo{Size: x.Size, ObjectCount: x.ObjectCount}, nil
@@ -66,12 +62,8 @@ func (b *Bucket) StorageInfo(ctx context.Context) (StorageInfo, error) {
 func (b *Bucket) Quota(ctx context.Context) (int64, error) {
 	r := newRequest("GetBucketQuota", http.MethodGet, "")
 	r.query.Set("quota", "")
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return 0, err
-	}
 	var x xmlQuota
-	if err := b.decodeInto(r, res, &x); err != nil {
+	if _, err := b.doDecode(ctx, r, &x); err != nil {
 		return 0, err
 	}
 	return x.StorageQuota, nil

@@ -54,11 +54,8 @@ func configRequest(op, method, sub string) *request {
 // getConfig GETs ?sub and decodes the XML reply into v.
 func (b *Bucket) getConfig(ctx context.Context, op, sub string, v any) error {
 	r := configRequest(op, http.MethodGet, sub)
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return err
-	}
-	return b.decodeInto(r, res, v)
+	_, err := b.doDecode(ctx, r, v)
+	return err
 }
 
 // putConfig PUTs the XML document doc to ?sub with its Content-MD5.

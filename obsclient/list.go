@@ -31,27 +31,16 @@ func (b *Bucket) ListObjects(ctx context.Context, o ListOptions) (*ListResult, e
 	setIf(q, "marker", o.Marker)
 	q.Set("max-keys", strconv.Itoa(pageSize(o.MaxKeys)))
 	q.Set("encoding-type", "url")
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
 	var x xmlListBucketResult
-	if err := b.decodeInto(r, res, &x); err != nil {
+	if _, err := b.doDecode(ctx, r, &x); err != nil {
 		return nil, err
 	}
 	return listResult(&x), nil
 }
 
 func listResult(x *xmlListBucketResult) *ListResult {
-	enc := strings.EqualFold(x.EncodingType, "url") || x.EncodingType == ""
 	out := &ListResult{IsTruncated: x.IsTruncated}
-	dec := func(s string) string {
-		v, err := unescapeIf(enc, s)
-		if err != nil {
-			return s
-		}
-		return v
-	}
+	dec := keyDecoder(x.EncodingType)
 	for _, c := range x.Contents {
 		info := ObjectInfo{
 			Key:          dec(c.Key),
@@ -143,24 +132,15 @@ func (b *Bucket) ListVersions(ctx context.Context, o ListVersionsOptions) (*List
 	setIf(q, "version-id-marker", o.VersionIDMarker)
 	q.Set("max-keys", strconv.Itoa(pageSize(o.MaxKeys)))
 	q.Set("encoding-type", "url")
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
 	var x xmlListVersionsResult
-	if err := b.decodeInto(r, res, &x); err != nil {
+	res, err := b.doDecode(ctx, r, &x)
+	if err != nil {
 		return nil, err
 	}
 	if x.XMLName.Local != "ListVersionsResult" {
 		return nil, b.malformed(r, res, errUnexpectedRoot(x.XMLName.Local))
 	}
-	enc := x.EncodingType == "" || strings.EqualFold(x.EncodingType, "url")
-	dec := func(s string) string {
-		if v, err := unescapeIf(enc, s); err == nil {
-			return v
-		}
-		return s
-	}
+	dec := keyDecoder(x.EncodingType)
 	out := &ListVersionsResult{IsTruncated: x.IsTruncated, NextKeyMarker: dec(x.NextKeyMarker), NextVersionIDMarker: x.NextVersionIDMarker}
 	for _, e := range x.Entries {
 		v := e.v

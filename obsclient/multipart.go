@@ -37,12 +37,9 @@ func (b *Bucket) InitiateMultipartUpload(ctx context.Context, key string, o Writ
 	r.query.Set("uploads", "")
 	o.ContentMD5 = ""
 	b.setWriteHeaders(r.header, o)
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return "", err
-	}
 	var x xmlInitiateResult
-	if err := b.decodeInto(r, res, &x); err != nil {
+	res, err := b.doDecode(ctx, r, &x)
+	if err != nil {
 		return "", err
 	}
 	if x.UploadID == "" {
@@ -128,12 +125,9 @@ func (b *Bucket) UploadPartCopyWith(ctx context.Context, key, uploadID string, n
 		r.header.Set(b.prefix()+"copy-source-range", fmt.Sprintf("bytes=%d-%d", rg.Start, rg.End))
 	}
 	b.setSSE(r.header, o.SSE, false)
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return Part{}, err
-	}
 	var x xmlCopyResult
-	if err := b.decodeInto(r, res, &x); err != nil {
+	res, err := b.doDecode(ctx, r, &x)
+	if err != nil {
 		return Part{}, err
 	}
 	if trimETag(x.ETag) == "" {
@@ -197,12 +191,9 @@ func (b *Bucket) completeOnce(ctx context.Context, key, uploadID string, body []
 	r.once, r.errIn200 = true, true
 	r.body, r.size = bytes.NewReader(body), int64(len(body))
 	r.header.Set("Content-Type", "application/xml")
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return PutResult{}, err
-	}
 	var x xmlCompleteResult
-	if err := b.decodeInto(r, res, &x); err != nil {
+	res, err := b.doDecode(ctx, r, &x)
+	if err != nil {
 		return PutResult{}, err
 	}
 	pr := putResult(res.resp.Header)
@@ -280,12 +271,8 @@ func (b *Bucket) listPartsPage(ctx context.Context, key, uploadID string, marker
 	if marker > 0 {
 		r.query.Set("part-number-marker", strconv.Itoa(marker))
 	}
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
 	var x xmlListPartsResult
-	if err := b.decodeInto(r, res, &x); err != nil {
+	if _, err := b.doDecode(ctx, r, &x); err != nil {
 		return nil, err
 	}
 	return &x, nil
@@ -303,21 +290,11 @@ func (b *Bucket) ListMultipartUploads(ctx context.Context, o ListUploadsOptions)
 	setIf(q, "upload-id-marker", o.UploadIDMarker)
 	q.Set("max-uploads", strconv.Itoa(pageSize(o.MaxUploads)))
 	q.Set("encoding-type", "url")
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
 	var x xmlListUploadsResult
-	if err := b.decodeInto(r, res, &x); err != nil {
+	if _, err := b.doDecode(ctx, r, &x); err != nil {
 		return nil, err
 	}
-	enc := x.EncodingType == "" || strings.EqualFold(x.EncodingType, "url")
-	dec := func(s string) string {
-		if v, err := unescapeIf(enc, s); err == nil {
-			return v
-		}
-		return s
-	}
+	dec := keyDecoder(x.EncodingType)
 	out := &ListUploadsResult{IsTruncated: x.IsTruncated, NextKeyMarker: dec(x.NextKeyMarker), NextUploadIDMarker: x.NextUploadIDMarker}
 	for _, u := range x.Uploads {
 		out.Uploads = append(out.Uploads, Upload{Key: dec(u.Key), UploadID: u.UploadID, Initiated: parseTime(u.Initiated)})

@@ -211,12 +211,9 @@ func (b *Bucket) CopyObject(ctx context.Context, dstKey string, src CopySource, 
 	w.ContentMD5 = "" // the copy request has no body
 	b.setWriteHeaders(r.header, w)
 	r.header.Set(b.prefix()+"metadata-directive", string(dir))
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return PutResult{}, err
-	}
 	var x xmlCopyResult
-	if err := b.decodeInto(r, res, &x); err != nil {
+	res, err := b.doDecode(ctx, r, &x)
+	if err != nil {
 		return PutResult{}, err
 	}
 	if trimETag(x.ETag) == "" {

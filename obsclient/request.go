@@ -358,6 +358,19 @@ func (b *Bucket) decodeInto(r *request, res *result, v any) error {
 	return nil
 }
 
+// doDecode sends r and decodes its XML reply into v; the reply is returned
+// for its headers.
+func (b *Bucket) doDecode(ctx context.Context, r *request, v any) (*result, error) {
+	res, err := b.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.decodeInto(r, res, v); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 // malformed reports a reply that parsed as XML but made no sense.
 func (b *Bucket) malformed(r *request, res *result, err error) *Error {
 	return &Error{Op: r.op, Key: r.key, StatusCode: res.resp.StatusCode, Code: "MalformedResponse",

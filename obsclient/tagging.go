@@ -101,12 +101,8 @@ func objectTaggingRequest(op, method, key, versionID string) *request {
 // object without tags has an empty list.
 func (b *Bucket) GetObjectTagging(ctx context.Context, key, versionID string) ([]Tag, error) {
 	r := objectTaggingRequest("GetObjectTagging", http.MethodGet, key, versionID)
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
 	var x xmlTagging
-	if err := b.decodeInto(r, res, &x); err != nil {
+	if _, err := b.doDecode(ctx, r, &x); err != nil {
 		return nil, err
 	}
 	return x.Tags, nil

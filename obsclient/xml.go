@@ -334,6 +334,20 @@ func unescapeIf(encoded bool, s string) (string, error) {
 	return url.QueryUnescape(s)
 }
 
+// keyDecoder returns the decoder of the keys, prefixes and markers of a
+// listing whose EncodingType is encodingType: URL-decoding for "url" (any
+// case) or none given, identity otherwise. A value that does not decode is
+// kept as sent.
+func keyDecoder(encodingType string) func(string) string {
+	enc := encodingType == "" || strings.EqualFold(encodingType, "url")
+	return func(s string) string {
+		if v, err := unescapeIf(enc, s); err == nil {
+			return v
+		}
+		return s
+	}
+}
+
 // findText returns the trimmed text of the first element with one of the
 // given local names, in any namespace and at any depth.
 func findText(body []byte, names ...string) (string, bool) {

@@ -39,10 +39,7 @@ func handleAppend(rc *reqCtx) error {
 	if tmpl.archived() {
 		return errNotAppendable
 	}
-	if err := rc.precheckQuota(rc.r.ContentLength); err != nil {
-		return err
-	}
-	ref, sum, err := rc.receiveBody()
+	ref, sum, err := rc.receiveBodyInQuota()
 	if err != nil {
 		return err
 	}

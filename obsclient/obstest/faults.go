@@ -170,8 +170,7 @@ func resetConn(w *respWriter) {
 func (s *Server) serveFaults(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(s.Faults())
+		writeJSON(w, s.Faults())
 	case http.MethodDelete:
 		s.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)

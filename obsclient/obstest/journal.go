@@ -60,12 +60,17 @@ func (rc *reqCtx) record(op string, out int64) {
 		Status: rc.w.status, BytesIn: rc.in.n.Load(), BytesOut: out, Header: h})
 }
 
+// writeJSON answers a control request with v as a JSON document.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
 // serveRequests answers GET /-/requests (JSON journal).
 func (s *Server) serveRequests(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(s.Requests())
+	writeJSON(w, s.Requests())
 }

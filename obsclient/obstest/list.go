@@ -139,6 +139,18 @@ func encoder(q url.Values) (func(string) string, string, error) {
 	}
 }
 
+// listParams parses the parameters every listing shares: the page size
+// (named maxName) and the encoding type, with its key encoder.
+func listParams(q url.Values, maxName string) (max int, enc func(string) string, et string, err error) {
+	if max, err = maxKeys(q, maxName); err != nil {
+		return 0, nil, "", err
+	}
+	if enc, et, err = encoder(q); err != nil {
+		return 0, nil, "", err
+	}
+	return max, enc, et, nil
+}
+
 // urlEncodeKey encodes like S3's encoding-type=url ("/" kept).
 func urlEncodeKey(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "%2F", "/")
@@ -157,30 +169,35 @@ func (rc *reqCtx) content(v *version, enc func(string) string, owner bool) xmlCo
 	return c
 }
 
+// listObjectsPage lists one page of objects after key after under the
+// bucket's read lock, appending its objects to contents and its common
+// prefixes to prefixes; it returns the page and whether it was truncated.
+func (rc *reqCtx) listObjectsPage(contents *[]xmlContent, prefixes *[]xmlPrefix, prefix, delim, after string, max int,
+	enc func(string) string, owner bool) ([]listEntry, bool) {
+	rc.b.mu.RLock()
+	defer rc.b.mu.RUnlock()
+	entries, truncated := rc.b.listPage(prefix, delim, after, max)
+	for _, e := range entries {
+		if e.v == nil {
+			*prefixes = append(*prefixes, xmlPrefix{Prefix: enc(e.prefix)})
+		} else {
+			*contents = append(*contents, rc.content(e.v, enc, owner))
+		}
+	}
+	return entries, truncated
+}
+
 // handleListObjects: GET / (v1).
 func handleListObjects(rc *reqCtx) error {
 	q := rc.query
-	max, err := maxKeys(q, "max-keys")
-	if err != nil {
-		return err
-	}
-	enc, et, err := encoder(q)
+	max, enc, et, err := listParams(q, "max-keys")
 	if err != nil {
 		return err
 	}
 	prefix, delim, marker := q.Get("prefix"), q.Get("delimiter"), q.Get("marker")
 	out := xmlListBucket{Xmlns: rc.ns(), Name: rc.bucketName, Prefix: enc(prefix), Marker: enc(marker),
 		MaxKeys: max, Delimiter: enc(delim), EncodingType: et}
-	rc.b.mu.RLock()
-	entries, truncated := rc.b.listPage(prefix, delim, marker, max)
-	for _, e := range entries {
-		if e.v == nil {
-			out.CommonPrefixes = append(out.CommonPrefixes, xmlPrefix{Prefix: enc(e.prefix)})
-		} else {
-			out.Contents = append(out.Contents, rc.content(e.v, enc, true))
-		}
-	}
-	rc.b.mu.RUnlock()
+	entries, truncated := rc.listObjectsPage(&out.Contents, &out.CommonPrefixes, prefix, delim, marker, max, enc, true)
 	out.IsTruncated = truncated
 	if truncated && len(entries) > 0 && (!rc.s3 || delim != "") {
 		out.NextMarker = enc(entries[len(entries)-1].name())
@@ -194,11 +211,7 @@ func handleListObjectsV2(rc *reqCtx) error {
 		return errFsNotSupport
 	}
 	q := rc.query
-	max, err := maxKeys(q, "max-keys")
-	if err != nil {
-		return err
-	}
-	enc, et, err := encoder(q)
+	max, enc, et, err := listParams(q, "max-keys")
 	if err != nil {
 		return err
 	}
@@ -215,16 +228,7 @@ func handleListObjectsV2(rc *reqCtx) error {
 		Delimiter: enc(delim), EncodingType: et, ContinuationToken: q.Get("continuation-token"),
 		StartAfter: enc(q.Get("start-after"))}
 	owner := q.Get("fetch-owner") == "true"
-	rc.b.mu.RLock()
-	entries, truncated := rc.b.listPage(prefix, delim, after, max)
-	for _, e := range entries {
-		if e.v == nil {
-			out.CommonPrefixes = append(out.CommonPrefixes, xmlPrefix{Prefix: enc(e.prefix)})
-		} else {
-			out.Contents = append(out.Contents, rc.content(e.v, enc, owner))
-		}
-	}
-	rc.b.mu.RUnlock()
+	entries, truncated := rc.listObjectsPage(&out.Contents, &out.CommonPrefixes, prefix, delim, after, max, enc, owner)
 	out.KeyCount, out.IsTruncated = len(entries), truncated
 	if truncated && len(entries) > 0 {
 		out.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(entries[len(entries)-1].name()))

@@ -76,10 +76,7 @@ func handleUploadPart(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	if err := rc.precheckQuota(rc.r.ContentLength); err != nil {
-		return err
-	}
-	ref, sum, err := rc.receiveBody()
+	ref, sum, err := rc.receiveBodyInQuota()
 	if err != nil {
 		return err
 	}
@@ -318,11 +315,7 @@ func handleListParts(rc *reqCtx) error {
 // handleListUploads: GET /?uploads.
 func handleListUploads(rc *reqCtx) error {
 	q := rc.query
-	max, err := maxKeys(q, "max-uploads")
-	if err != nil {
-		return err
-	}
-	enc, et, err := encoder(q)
+	max, enc, et, err := listParams(q, "max-uploads")
 	if err != nil {
 		return err
 	}

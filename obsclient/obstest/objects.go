@@ -73,10 +73,7 @@ func handlePutObject(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	if err := rc.precheckQuota(rc.r.ContentLength); err != nil {
-		return err
-	}
-	ref, sum, err := rc.receiveBody()
+	ref, sum, err := rc.receiveBodyInQuota()
 	if err != nil {
 		return err
 	}
@@ -92,6 +89,15 @@ func handlePutObject(rc *reqCtx) error {
 	}
 	rc.setSSEHeaders(v)
 	return rc.noContent(http.StatusOK)
+}
+
+// receiveBodyInQuota is receiveBody after precheckQuota of the declared
+// length.
+func (rc *reqCtx) receiveBodyInQuota() (*blobRef, []byte, error) {
+	if err := rc.precheckQuota(rc.r.ContentLength); err != nil {
+		return nil, nil, err
+	}
+	return rc.receiveBody()
 }
 
 // precheckQuota rejects a write that cannot fit before reading its body.

@@ -1,7 +1,6 @@
 package obstest
 
 import (
-	"encoding/json"
 	"maps"
 	"net/http"
 	"sync"
@@ -78,8 +77,7 @@ func (s *Server) ResetStats() {
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(s.Stats())
+		writeJSON(w, s.Stats())
 	case http.MethodDelete:
 		s.ResetStats()
 		w.WriteHeader(http.StatusNoContent)

@@ -55,6 +55,35 @@ func (rc *reqCtx) liveVersion() (*version, error) {
 	return v, nil
 }
 
+// readLiveVersion calls read with the live version (the versionId query
+// parameter's, or the latest) under the bucket's read lock, and sets the
+// version-id response header.
+func (rc *reqCtx) readLiveVersion(read func(v *version)) error {
+	rc.b.mu.RLock()
+	defer rc.b.mu.RUnlock()
+	v, err := rc.liveVersion()
+	if err != nil {
+		return err
+	}
+	read(v)
+	rc.setVersionHeader(v.VersionID)
+	return nil
+}
+
+// updateLiveVersion is readLiveVersion under the bucket's write lock, for an
+// update that changes the version.
+func (rc *reqCtx) updateLiveVersion(update func(v *version)) error {
+	rc.b.mu.Lock()
+	defer rc.b.mu.Unlock()
+	v, err := rc.liveVersion()
+	if err != nil {
+		return err
+	}
+	update(v)
+	rc.setVersionHeader(v.VersionID)
+	return nil
+}
+
 // handlePutObjectTagging: PUT /<key>?tagging.
 func handlePutObjectTagging(rc *reqCtx) error {
 	data, err := rc.readSmallBody(64<<10, false)
@@ -65,28 +94,16 @@ func handlePutObjectTagging(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	rc.b.mu.Lock()
-	defer rc.b.mu.Unlock()
-	v, err := rc.liveVersion()
-	if err != nil {
+	if err := rc.updateLiveVersion(func(v *version) { v.Tags = tags }); err != nil {
 		return err
 	}
-	v.Tags = tags
-	rc.setVersionHeader(v.VersionID)
 	return rc.noContent(http.StatusOK)
 }
 
 // handleGetObjectTagging: GET /<key>?tagging.
 func handleGetObjectTagging(rc *reqCtx) error {
-	rc.b.mu.RLock()
-	v, err := rc.liveVersion()
 	var tags map[string]string
-	if err == nil {
-		tags = v.Tags
-		rc.setVersionHeader(v.VersionID)
-	}
-	rc.b.mu.RUnlock()
-	if err != nil {
+	if err := rc.readLiveVersion(func(v *version) { tags = v.Tags }); err != nil {
 		return err
 	}
 	return rc.writeXML(http.StatusOK, rc.tagDoc(tags))
@@ -106,15 +123,8 @@ func handleDeleteObjectTagging(rc *reqCtx) error {
 
 // handleGetObjectACL: GET /<key>?acl.
 func handleGetObjectACL(rc *reqCtx) error {
-	rc.b.mu.RLock()
-	v, err := rc.liveVersion()
 	var a acl
-	if err == nil {
-		a = v.acl
-		rc.setVersionHeader(v.VersionID)
-	}
-	rc.b.mu.RUnlock()
-	if err != nil {
+	if err := rc.readLiveVersion(func(v *version) { a = v.acl }); err != nil {
 		return err
 	}
 	return rc.writeACL(a, true)
@@ -139,13 +149,8 @@ func handlePutObjectACL(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	rc.b.mu.Lock()
-	defer rc.b.mu.Unlock()
-	v, err := rc.liveVersion()
-	if err != nil {
+	if err := rc.updateLiveVersion(func(v *version) { v.acl = a }); err != nil {
 		return err
 	}
-	v.acl = a
-	rc.setVersionHeader(v.VersionID)
 	return rc.noContent(http.StatusOK)
 }

@@ -53,11 +53,7 @@ func (s *Server) SetVersioning(bucketName, status string) {
 // handleListVersions: GET /?versions.
 func handleListVersions(rc *reqCtx) error {
 	q := rc.query
-	max, err := maxKeys(q, "max-keys")
-	if err != nil {
-		return err
-	}
-	enc, et, err := encoder(q)
+	max, enc, et, err := listParams(q, "max-keys")
 	if err != nil {
 		return err
 	}
