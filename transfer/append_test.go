@@ -327,3 +327,22 @@ func TestAppendWriteDuringCommit(t *testing.T) {
 	assert.False(t, s.Dirty())
 	assert.Equal(t, int64(1), e.requests("AppendObject"), "still an append")
 }
+
+// A parallel file system bucket has no append API (405 FsNotSupport): an
+// appendable spool falls back to a normal upload instead of failing.
+func TestAppendableOptInOnPFSFallsBack(t *testing.T) {
+	e := newEnvWith(t, obstest.Options{FSBuckets: []string{testBucket}})
+	u := NewUploader(e.b, UploaderConfig{PartSize: testPart})
+	s := newSpoolWith(t, e, nil, nil)
+	s.SetAppendable(true)
+	appendTo(t, s, []byte("first;"))
+	_, err := u.Commit(context.Background(), "log", s, obsclient.WriteOptions{})
+	require.NoError(t, err)
+	appendTo(t, s, []byte("second;"))
+	_, err = u.Commit(context.Background(), "log", s, obsclient.WriteOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "first;second;", string(e.body(t, "log")))
+	info, ok := e.srv.Object(testBucket, "log")
+	require.True(t, ok)
+	assert.False(t, info.Appendable)
+}

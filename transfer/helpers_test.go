@@ -31,7 +31,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv := obstest.NewTest(t, obstest.Options{AccessKey: testAK, SecretKey: testSK, Buckets: []string{testBucket}})
+	return newEnvWith(t, obstest.Options{Buckets: []string{testBucket}})
+}
+
+// newEnvWith is newEnv with emulator options (the keys are filled in), e.g.
+// FSBuckets for a parallel file system bucket.
+func newEnvWith(t *testing.T, o obstest.Options) *env {
+	t.Helper()
+	o.AccessKey, o.SecretKey = testAK, testSK
+	srv := obstest.NewTest(t, o)
 	c, err := obsclient.New(obsclient.Config{
 		Endpoint:       srv.URL,
 		Credentials:    signer.Credentials{AccessKey: testAK, SecretKey: testSK},
