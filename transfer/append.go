@@ -134,7 +134,7 @@ func (u *Uploader) appendChunk(ctx context.Context, ap Appender, key string, s *
 			}
 			return end, nil
 		case obsclient.IsCode(err, "ObjectNotAppendable") || obsclient.IsCode(err, "AppendTooLarge"),
-			obsclient.IsNotSupported(err), // no append API here (405 FsNotSupport on a parallel file system)
+			obsclient.IsNotSupported(err),              // no append API here (405 FsNotSupport on a parallel file system)
 			n == 0 && obsclient.StatusCode(err) == 400: // a server refusing empty appends: create it by PUT
 			return pos, fmt.Errorf("%w: %w", errNotAppendable, err)
 		case obsclient.IsCode(err, "PositionNotEqualToLength"):
