@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
 	"math/rand"
 	"os"
 	"strings"
@@ -22,21 +21,9 @@ import (
 	"github.com/obsfs/obsfs/obsclient/obstest"
 )
 
-// settled returns the emulator's counters once they stop moving (a request
-// is recorded after its handler returns, possibly after the client saw the
-// response).
-func (e *env) settled() obstest.Stats {
-	prev := e.srv.Stats()
-	for range 100 {
-		time.Sleep(5 * time.Millisecond)
-		cur := e.srv.Stats()
-		if maps.Equal(prev, cur) {
-			return cur
-		}
-		prev = cur
-	}
-	return prev
-}
+// settled returns the emulator's counters once in-flight requests are
+// counted (obstest.Server.SettledStats).
+func (e *env) settled() obstest.Stats { return e.srv.SettledStats() }
 
 func (e *env) resetStats() {
 	e.settled()

@@ -3,7 +3,6 @@ package transfer
 import (
 	"context"
 	"io"
-	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -66,21 +65,9 @@ func (e *env) body(t *testing.T, key string) []byte {
 	return b
 }
 
-// stats returns the emulator's counters once they stop moving: the
-// emulator records a request after its handler returns, which can be after
-// the client has seen the response.
-func (e *env) stats() obstest.Stats {
-	prev := e.srv.Stats()
-	for range 100 {
-		time.Sleep(5 * time.Millisecond)
-		cur := e.srv.Stats()
-		if maps.Equal(prev, cur) {
-			return cur
-		}
-		prev = cur
-	}
-	return prev
-}
+// stats returns the emulator's counters once in-flight requests are
+// counted (obstest.Server.SettledStats).
+func (e *env) stats() obstest.Stats { return e.srv.SettledStats() }
 
 // reset zeroes the emulator's counters after in-flight requests settle.
 func (e *env) reset() {

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // OpStats counts the requests of one operation.
@@ -64,6 +65,23 @@ func (s *Server) Stats() Stats {
 }
 
 // ResetStats zeroes all counters and clears the request journal.
+// SettledStats returns the counters once they have stopped changing for
+// one 5 ms poll (at most 100 polls): requests a client issued in the
+// background, such as a filesystem's concurrent HEADs, are counted by the
+// time it returns. Tests that assert request counts read them here.
+func (s *Server) SettledStats() Stats {
+	prev := s.Stats()
+	for range 100 {
+		time.Sleep(5 * time.Millisecond)
+		cur := s.Stats()
+		if maps.Equal(prev, cur) {
+			return cur
+		}
+		prev = cur
+	}
+	return prev
+}
+
 func (s *Server) ResetStats() {
 	s.stats.mu.Lock()
 	s.stats.ops = nil
