@@ -27,6 +27,10 @@ type BlockKey struct {
 	Object string // object key
 	ETag   string // version of the object the block belongs to
 	Index  int64  // block number: the block covers [Index*blockSize, (Index+1)*blockSize)
+	// Span is the unit size when it is not the reader's block size (the
+	// small granules random reads fetch), so the two never share an entry;
+	// 0 for blocks.
+	Span int64
 }
 
 // String is the cache's internal key: fields separated by NUL, which cannot
@@ -39,6 +43,10 @@ func (k BlockKey) String() string {
 	b.WriteString(k.ETag)
 	b.WriteByte(0)
 	b.WriteString(strconv.FormatInt(k.Index, 10))
+	if k.Span != 0 {
+		b.WriteString("\x00s")
+		b.WriteString(strconv.FormatInt(k.Span, 10))
+	}
 	return b.String()
 }
 

@@ -14,10 +14,12 @@ func TestBlockKeyString(t *testing.T) {
 	tests := []struct {
 		a, b BlockKey
 	}{
-		{BlockKey{"a", "e", 1}, BlockKey{"a", "e", 2}},
-		{BlockKey{"a", "e1", 1}, BlockKey{"a", "e2", 1}},
-		{BlockKey{"a", "e", 11}, BlockKey{"a", "e1", 1}},
-		{BlockKey{"ab", "", 1}, BlockKey{"a", "b", 1}},
+		{BlockKey{"a", "e", 1, 0}, BlockKey{"a", "e", 2, 0}},
+		{BlockKey{"a", "e1", 1, 0}, BlockKey{"a", "e2", 1, 0}},
+		{BlockKey{"a", "e", 11, 0}, BlockKey{"a", "e1", 1, 0}},
+		{BlockKey{"ab", "", 1, 0}, BlockKey{"a", "b", 1, 0}},
+		{BlockKey{"a", "e", 1, 0}, BlockKey{"a", "e", 1, 65536}}, // a granule is not the block
+		{BlockKey{"a", "e", 1, 4096}, BlockKey{"a", "e", 1, 65536}},
 	}
 	for _, tt := range tests {
 		assert.NotEqual(t, tt.a.String(), tt.b.String(), "%v vs %v", tt.a, tt.b)

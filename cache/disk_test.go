@@ -64,7 +64,7 @@ func TestDiskPutGet(t *testing.T) {
 	assert.Equal(t, data, got)
 
 	// Other ETag, index or object: misses.
-	for _, o := range []BlockKey{{"a/b", "e2", 3}, {"a/b", "e1", 4}, {"a/c", "e1", 3}} {
+	for _, o := range []BlockKey{{"a/b", "e2", 3, 0}, {"a/b", "e1", 4, 0}, {"a/c", "e1", 3, 0}, {"a/b", "e1", 3, 4096}} {
 		_, ok := d.Get(o)
 		assert.False(t, ok, "%v", o)
 	}

@@ -178,7 +178,10 @@ type blockReq struct {
 	key  cache.BlockKey
 	off  int64 // first byte of the block in the object
 	n    int64 // block length (short for the last block)
-	bs   int64 // block size of the reader
+	bs   int64 // block size of the reader (granule size for granules)
+	// coalesce bounds the bytes of the GET fetching this block with its
+	// neighbours, below the Fetcher's own bound; 0: no further bound.
+	coalesce int64
 }
 
 // fetch returns the fetch of the block in flight, starting one if there is
@@ -227,7 +230,7 @@ func (f *Fetcher) fetchBlocks(reqs []blockReq) []*call {
 		if n := len(cur.reqs); n > 0 {
 			prev := cur.reqs[n-1]
 			if prev.off+prev.n != r.off || prev.key.Index+1 != r.key.Index || prev.bs != r.bs ||
-				prev.key.Object != r.key.Object || prev.key.ETag != r.key.ETag || prev.pin != r.pin || curBytes+r.n > f.maxCoalesce {
+				prev.key.Object != r.key.Object || prev.key.ETag != r.key.ETag || prev.pin != r.pin || curBytes+r.n > f.coalesceLimit(r) {
 				flush()
 			}
 		}
@@ -244,6 +247,14 @@ func (f *Fetcher) fetchBlocks(reqs []blockReq) []*call {
 		go f.run(j)
 	}
 	return calls
+}
+
+// coalesceLimit is the most bytes a GET including r may fetch.
+func (f *Fetcher) coalesceLimit(r blockReq) int64 {
+	if r.coalesce > 0 {
+		return min(r.coalesce, f.maxCoalesce)
+	}
+	return f.maxCoalesce
 }
 
 // run fetches a job: blocks found on the disk tier are served from it, the
