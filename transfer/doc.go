@@ -12,7 +12,9 @@
 // cache (cache.Blocks, keyed by key + ETag + index), are fetched by a shared
 // Fetcher that bounds GETs and bytes in flight and joins concurrent fetches
 // of the same block, and are read ahead with a window that doubles while
-// access stays sequential and resets on a random read (reader.go). The
+// access stays sequential and resets on a random read (reader.go); random
+// reads fetch only the 64 KiB granules they touch, until a run of
+// sequential reads has read 2 MiB (or began at offset 0). The
 // blocks a read and its readahead need are fetched together: each run of
 // adjacent blocks by one ranged GET of up to 8 MiB (coalescing, fetcher.go),
 // every block still joinable and cached on its own.

@@ -41,7 +41,9 @@ func TestReaderRandomGranules(t *testing.T) {
 	defer r.Close()
 	ctx := context.Background()
 
-	g := func(i int64) obsclient.Range { return obsclient.Range{Start: i * rndGranule, End: (i+1)*rndGranule - 1} }
+	g := func(i int64) obsclient.Range {
+		return obsclient.Range{Start: i * rndGranule, End: (i+1)*rndGranule - 1}
+	}
 	tests := []struct {
 		name string
 		off  int64
@@ -50,7 +52,7 @@ func TestReaderRandomGranules(t *testing.T) {
 	}{
 		{"4 KiB inside a granule", 5*rndBlock + 3*rndGranule + 100, 4096, []obsclient.Range{g(5*4*4 + 3)}},
 		{"straddles two granules", 7*rndBlock + rndGranule - 10, 20, []obsclient.Range{{Start: g(7*16 + 0).Start, End: g(7*16 + 1).End}}},
-		{"straddles two blocks", 3*rndBlock - 10, 20, []obsclient.Range{{Start: g(3*16 - 1).Start, End: g(3*16).End}}},
+		{"straddles two blocks", 3*rndBlock - 10, 20, []obsclient.Range{{Start: g(3*16 - 1).Start, End: g(3 * 16).End}}},
 		{"1 byte", 2*rndBlock + 5, 1, []obsclient.Range{g(2 * 16)}},
 		{"last granule, short", size - 10, 100, []obsclient.Range{{Start: size - 1000, End: size - 1}}},
 		{"again: cached", 5*rndBlock + 3*rndGranule + 200, 4096, nil},
