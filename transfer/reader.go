@@ -346,10 +346,14 @@ func (b *batch) add(req blockReq, i, held int64, dest int) {
 // stream (see the file comment). A read continues the run when it starts
 // within the window behind the furthest read end, or not past the larger
 // of the next block and the readahead already requested (the kernel's
-// parallel FUSE reads of one stream can arrive slightly out of order). A
-// new run resets the window and drops the reader's blocks. REQUIRES mu.
+// parallel FUSE reads of one stream can arrive slightly out of order; at
+// the start of a run from offset 0, any read within StartReadahead). A new
+// run resets the window and drops the reader's blocks. REQUIRES mu.
 func (r *Reader) classifyLocked(off, end, first int64) bool {
-	sequential := off >= r.next-r.window && off <= max(r.next+r.bs, r.raEnd)
+	sequential := off >= r.next-r.window && off <= max(r.next+r.bs, r.raEnd) ||
+		// The opening of a run from offset 0: the kernel's first readahead
+		// requests arrive in any order; all of them belong to the stream.
+		r.runStart == 0 && r.next <= r.start && off < r.start
 	if !sequential {
 		r.window, r.ramped, r.raEnd = r.init, false, end
 		r.dropLocked(func(int64) bool { return true })

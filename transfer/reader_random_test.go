@@ -21,7 +21,9 @@ const (
 )
 
 func newRandomReader(src ObjectSource, b *Base, key string, bc bool, t *testing.T) *Reader {
-	cfg := ReaderConfig{BlockSize: rndBlock, GranuleSize: rndGranule, Fetcher: NewFetcher(4, 0)}
+	// A stream from offset 0 opens with one block, so that the opening of
+	// a run from 0 (any read in it is sequential) is that block.
+	cfg := ReaderConfig{BlockSize: rndBlock, GranuleSize: rndGranule, InitialReadahead: rndBlock, StartReadahead: rndBlock, Fetcher: NewFetcher(4, 0)}
 	if bc {
 		return NewReader(src, key, b.ETag, b.Size, newBlocks(t), cfg)
 	}
@@ -92,9 +94,12 @@ func TestReaderRandomUsesCachedBlock(t *testing.T) {
 	require.NoError(t, r.Close())
 	r.bc.Wait()
 
-	r2 := NewReader(src, "blk", base.ETag, base.Size, r.bc, ReaderConfig{BlockSize: rndBlock, GranuleSize: rndGranule, MaxReadahead: -1, Fetcher: NewFetcher(4, 0)})
+	r2 := NewReader(src, "blk", base.ETag, base.Size, r.bc, ReaderConfig{BlockSize: rndBlock, GranuleSize: rndGranule, InitialReadahead: rndBlock, StartReadahead: rndBlock, MaxReadahead: -1, Fetcher: NewFetcher(4, 0)})
 	defer r2.Close()
 	before := src.gets.Load()
+	_, err = r2.Read(ctx, make([]byte, 100), 5*rndBlock) // random: granules
+	require.NoError(t, err)
+	before = src.gets.Load()
 	got, err := r2.Read(ctx, make([]byte, 100), rndBlock/2)
 	require.NoError(t, err)
 	assert.Equal(t, data[rndBlock/2:rndBlock/2+100], got)
@@ -110,7 +115,7 @@ func TestReaderRunBecomesStream(t *testing.T) {
 	data := randBytes(33, size)
 	base := e.put(t, "run", data)
 	src := &countingSource{src: e.b}
-	r := NewReader(src, "run", base.ETag, base.Size, nil, ReaderConfig{BlockSize: rndBlock, GranuleSize: rndGranule, MaxReadahead: 4 * rndBlock, Fetcher: NewFetcher(4, 0)})
+	r := NewReader(src, "run", base.ETag, base.Size, nil, ReaderConfig{BlockSize: rndBlock, GranuleSize: rndGranule, InitialReadahead: rndBlock, StartReadahead: rndBlock, MaxReadahead: 4 * rndBlock, Fetcher: NewFetcher(4, 0)})
 	defer r.Close()
 	ctx := context.Background()
 	start := int64(rndBlock + rndGranule) // not 0, not block aligned
@@ -195,5 +200,31 @@ func TestReaderRandomModel(t *testing.T) {
 			off += int64(len(got))
 		}
 		require.NoError(t, r.Close())
+	}
+}
+
+// TestReaderStreamOpeningOutOfOrder: the kernel's first readahead requests
+// of a stream from offset 0 may arrive in any order; reads within
+// StartReadahead of a fresh reader belong to the stream (whole blocks, so
+// a later pass over the same bytes finds them in the cache).
+func TestReaderStreamOpeningOutOfOrder(t *testing.T) {
+	e := newEnv(t)
+	data := randBytes(35, 16*rndBlock)
+	base := e.put(t, "open", data)
+	src := &countingSource{src: e.b}
+	r := NewReader(src, "open", base.ETag, base.Size, newBlocks(t), ReaderConfig{BlockSize: rndBlock, GranuleSize: rndGranule,
+		InitialReadahead: rndBlock, StartReadahead: 4 * rndBlock, MaxReadahead: 4 * rndBlock, Fetcher: NewFetcher(4, 0)})
+	defer r.Close()
+	ctx := context.Background()
+	p := make([]byte, 100)
+	for _, i := range []int64{2, 0, 3, 1} {
+		off := i*rndBlock + 2*rndGranule + 5
+		_, err := r.ReadAt(ctx, p, off)
+		require.NoError(t, err)
+		require.Equal(t, data[off:off+100], p)
+	}
+	for _, rg := range src.takeRanges() {
+		assert.Zero(t, rg.Start%rndBlock, "whole blocks: %+v", rg)
+		assert.Zero(t, (rg.End+1)%rndBlock, "whole blocks: %+v", rg)
 	}
 }
