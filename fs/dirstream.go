@@ -2,16 +2,24 @@ package fs
 
 // Directory streams: a listing is read a page (1000 keys) at a time, merged
 // with pageMerger, and handed to the kernel entry by entry, so a directory
-// of 100k entries lists in bounded memory. Each page starts background HEADs
-// for its entries' metadata (see FS.prefetch). Files created locally but
-// not yet committed are added at the end: local state wins over a listing
-// that cannot know them.
+// of 100k entries lists in bounded memory. Each page records what the
+// listing tells and starts background HEADs only for the entries whose type
+// it cannot tell (see FS.prefetch); the rest wait for a lookup (statahead.go).
+// Files created locally but not yet committed are added at the end: local
+// state wins over a listing that cannot know them.
+//
+// The stream is the directory handle itself (OpendirHandle), so that for
+// READDIRPLUS go-fuse asks its Lookup (gofs.FileLookuper): an entry whose
+// attributes are not known yet but whose type the listing tells is sent as
+// a plain dirent (node id 0, which Linux's fuse_direntplus_link skips: no
+// dentry, positive or negative, is made), and a later stat looks it up.
 
 import (
 	"context"
 	"maps"
 	"slices"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -28,6 +36,8 @@ type dirStream struct {
 	dk   string // directory prefix
 	hide string // a name not to list (the control directory at the root)
 
+	ahead    *aheadList // this listing's order, for statahead
+	last     listEntry  // the entry Next returned last
 	merger   pageMerger
 	marker   string
 	started  bool
@@ -51,7 +61,69 @@ const maxDirHistory = 4096
 var (
 	_ = (gofs.DirStream)((*dirStream)(nil))
 	_ = (gofs.FileSeekdirer)((*dirStream)(nil))
+	_ = (gofs.FileReaddirenter)((*dirStream)(nil))
+	_ = (gofs.FileReleasedirer)((*dirStream)(nil))
+	_ = (gofs.FileLookuper)((*dirStream)(nil))
+	_ = (gofs.NodeOpendirHandler)((*node)(nil))
 )
+
+// OpendirHandle opens the directory as a dirStream (see the file comment).
+func (n *node) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	p, ok := n.path()
+	if !ok {
+		return gofs.NewListDirStream(nil), 0, 0
+	}
+	return n.fsys.newDirStream(n, p), 0, 0
+}
+
+// Readdirent hands the next entry to go-fuse.
+func (s *dirStream) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if !s.HasNext() {
+		return nil, 0
+	}
+	de, en := s.Next()
+	return &de, en
+}
+
+// Releasedir ends the stream.
+func (s *dirStream) Releasedir(ctx context.Context, releaseFlags uint32) { s.Close() }
+
+// errNoAttrs tells go-fuse not to link a READDIRPLUS entry: the kernel
+// gets the dirent without attributes (any errno does; none reaches a
+// program).
+const errNoAttrs = syscall.EAGAIN
+
+// Lookup answers READDIRPLUS for the entry Next just returned: as the
+// node's Lookup when the attributes are known (or local, or the type is
+// ambiguous: that waits for the HEAD readdir started), else, when the
+// listing tells the type, with no attributes and no request.
+func (s *dirStream) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	f := s.f
+	if !s.dir.isControlName(name) && s.dir.localChild(name) == nil {
+		if e, ok := s.entry(name); ok && f.typeFromListing(e) {
+			if a, ok := f.meta.Attrs.Get(e.Key); !ok || !a.Complete {
+				return nil, errNoAttrs
+			}
+		}
+	}
+	return s.dir.lookup(ctx, name, out, false)
+}
+
+// entry returns the listed entry called name: the last one Next returned,
+// else (a replayed entry) what the attribute cache knows of it.
+func (s *dirStream) entry(name string) (listEntry, bool) {
+	if s.last.Name == name && s.last.Key != "" {
+		return s.last, true
+	}
+	p := joinPath(s.path, name)
+	if _, ok := s.f.meta.Attrs.Get(s.f.ns.dirKey(p)); ok {
+		return listEntry{Name: name, Dir: true, Key: s.f.ns.dirKey(p)}, true
+	}
+	if a, ok := s.f.meta.Attrs.Get(s.f.ns.fileKey(p)); ok {
+		return listEntry{Name: name, Key: s.f.ns.fileKey(p), Size: int64(a.Size)}, true
+	}
+	return listEntry{}, false
+}
 
 func (f *FS) newDirStream(n *node, p string) *dirStream {
 	s := &dirStream{f: f, dir: n, path: p, dk: f.ns.dirKey(p)}
@@ -103,7 +175,7 @@ func (s *dirStream) HasNext() bool {
 func (s *dirStream) fill() {
 	if !s.more {
 		s.buf = append(s.buf, s.merger.finish()...)
-		s.f.prefetch(s.path, s.buf)
+		s.f.prefetch(s.ahead, s.path, s.buf, true)
 		for _, name := range slices.Sorted(maps.Keys(s.local)) {
 			s.buf = append(s.buf, listEntry{Name: name, Dir: s.local[name], Key: s.f.ns.fileKey(joinPath(s.path, name))})
 		}
@@ -116,9 +188,11 @@ func (s *dirStream) fill() {
 	if first {
 		if ents, ok := s.f.meta.Dirs.Get(s.dk); ok {
 			s.buf, s.more = slices.Clone(ents), false
-			s.f.prefetch(s.path, s.buf)
+			s.ahead = s.f.listingFor(s.dk, s.path, ents)
+			s.f.prefetch(nil, s.path, s.buf, true)
 			return
 		}
+		s.ahead = s.f.heads.ahead.begin(s.dk, s.path, s.f.opts.MaxStatCacheEntries)
 	}
 	gen := s.f.listGen.Load()
 	ctx := context.Background()
@@ -133,7 +207,7 @@ func (s *dirStream) fill() {
 		s.buf = append(s.buf, s.merger.finish()...)
 		s.f.storeListing(s.dk, s.buf, gen)
 	}
-	s.f.prefetch(s.path, s.buf)
+	s.f.prefetch(s.ahead, s.path, s.buf, true)
 }
 
 // storeListing caches a complete one-page listing, unless the caches were
@@ -161,6 +235,8 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 		delete(s.local, e.Name)
 	}
 	p := joinPath(s.path, e.Name)
+	s.last = e
+	s.f.waitAmbiguous(p, e)
 	de := fuse.DirEntry{Name: e.Name, Mode: s.f.entryMode(e), Ino: s.f.inoOf(p), Off: s.off}
 	if s.hist != nil && len(s.hist) == int(s.off)-1 && len(s.hist) < maxDirHistory {
 		s.hist = append(s.hist, de)
@@ -168,6 +244,22 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 		s.hist = nil // too long (or restarted): seeks list again
 	}
 	return de, 0
+}
+
+// waitAmbiguous waits for the HEAD that tells the type of a listed entry
+// the listing cannot (prefetch started it), so that d_type is right for
+// symlinks even in a plain READDIR. Without caches nothing was started, and
+// nothing is waited for.
+func (f *FS) waitAmbiguous(p string, e listEntry) {
+	if f.ttl == 0 || f.typeFromListing(e) {
+		return
+	}
+	if a, ok := f.meta.Attrs.Get(e.Key); !ok || a.Complete {
+		return // complete, or not listed any more (invalidated)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, _ = f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(ctx, e) })
 }
 
 // entryMode is the type of a listed entry: cached attributes know symlinks.

@@ -52,6 +52,7 @@ type Options struct {
 	SSE                 *obsclient.SSE
 	ControlDir          string        // hidden control directory at the root ("" = none); see control.go
 	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = 1h
+	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
 	Logger              *zap.Logger
 }
 

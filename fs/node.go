@@ -79,8 +79,13 @@ func (n *node) key(p string) string {
 	return n.fsys.ns.fileKey(p)
 }
 
-// Lookup finds a child: local state first, then caches and server.
+// Lookup finds a child: local state first, then caches and server. A child
+// listed but not yet fetched starts statahead of the entries after it.
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	return n.lookup(ctx, name, out, true)
+}
+
+func (n *node) lookup(ctx context.Context, name string, out *fuse.EntryOut, ahead bool) (*gofs.Inode, syscall.Errno) {
 	f := n.fsys
 	if n.isControlName(name) {
 		return n.lookupControl(ctx, out)
@@ -93,6 +98,9 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*go
 		a := ch.localAttr()
 		f.fillEntry(ch, a, out)
 		return &ch.Inode, 0
+	}
+	if ahead {
+		f.statahead(splitPath(p))
 	}
 	a, err := f.stat(ctx, p)
 	if err != nil {
@@ -183,6 +191,7 @@ func (n *node) getattr(ctx context.Context) (objAttr, syscall.Errno) {
 	if !ok {
 		return a, 0
 	}
+	f.statahead(splitPath(p))
 	a, err := f.stat(ctx, p)
 	if err != nil {
 		return objAttr{}, f.errno("getattr", p, err)

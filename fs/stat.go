@@ -3,13 +3,13 @@ package fs
 // Resolving a path to attributes: caches first, then the server. A path is
 // a directory if its marker exists or any key lies under it (one LIST with
 // max-keys 1 answers both); otherwise a file if HEAD finds the object. The
-// directory wins when both exist.
+// directory wins when both exist. A cached listing of the parent that lists
+// the path already tells which, and saves the LIST (statahead.go).
 
 import (
 	"context"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/obsfs/obsfs/obsclient"
 )
@@ -30,6 +30,13 @@ func (f *FS) stat(ctx context.Context, p string) (objAttr, error) {
 	}
 	if _, ok := f.meta.Negative.Get(fk); ok {
 		return objAttr{}, syscall.ENOENT
+	}
+	if f.ttl > 0 && len(dk) <= maxKeyLen {
+		// A fresh listing of the parent that lists p saves the LIST
+		// (statahead.go); repeated misses in a directory list it once.
+		if a, err, ok := f.statListed(ctx, p); ok {
+			return a, err
+		}
 	}
 	return f.statFresh(ctx, p)
 }
@@ -103,37 +110,29 @@ func (f *FS) implicitDirAttr() objAttr {
 	return a
 }
 
-// prefetch learns the metadata of listed entries in the background, with
-// bounded parallelism, so that the lookups `ls -l` makes next find them
-// cached (or join the HEAD in flight) instead of costing one HEAD each in
-// sequence.
-func (f *FS) prefetch(dir string, entries []listEntry) {
+// prefetch records what a listing tells about its entries (their kind,
+// size and LastModified, not Complete) and registers their order with l
+// for statahead (statahead.go). With eager (a readdir), it also starts
+// background HEADs, f.sem at a time, for the entries whose file type the
+// listing cannot tell, since readdir's d_type needs them; the others are
+// fetched when a lookup first asks for one of them.
+func (f *FS) prefetch(l *aheadList, dir string, entries []listEntry, eager bool) {
 	var todo []listEntry
 	for _, e := range entries {
 		if a, ok := f.meta.Attrs.Get(e.Key); !ok || !a.Complete {
 			f.meta.Attrs.Put(e.Key, f.listedAttr(e))
-			todo = append(todo, e)
+			if eager && !f.typeFromListing(e) {
+				todo = append(todo, e)
+			}
 		}
 	}
-	if len(todo) == 0 || f.ttl == 0 {
+	if l != nil {
+		l.add(entries)
+	}
+	if f.ttl == 0 {
 		return
 	}
-	go func() {
-		for _, e := range todo {
-			f.sem <- struct{}{}
-			go func(e listEntry) {
-				defer func() { <-f.sem }()
-				defer f.recoverBackground("prefetch")
-				p := joinPath(dir, e.Name)
-				if f.heads.inFlight(p) {
-					return
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				_, _ = f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(ctx, e) })
-			}(e)
-		}
-	}()
+	f.headAll(dir, todo)
 }
 
 // listedAttr is what a listing tells about an entry (not Complete).
@@ -154,12 +153,16 @@ func (f *FS) statKnown(ctx context.Context, e listEntry) (objAttr, error) {
 	if e.Dir {
 		return f.statDir(ctx, e.Key, true)
 	}
+	gen := f.listGen.Load()
 	info, err := f.st.HeadObject(ctx, e.Key, f.getOptions())
 	if err != nil {
 		return objAttr{}, err
 	}
 	a := attrFromInfo(info, false, f.defs)
 	a.Complete = true // a HEAD tells all there is, metadata or none
-	f.meta.Attrs.Put(e.Key, a)
+	// Unless a local change raced the HEAD (a background statahead).
+	if f.listGen.Load() == gen {
+		f.meta.Attrs.Put(e.Key, a)
+	}
 	return a, nil
 }

@@ -44,7 +44,7 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 		Prefix: c.Prefix, UID: uint32(c.UID), GID: uint32(c.GID),
 		Umask: c.Umask, MountpointMode: 0o777 &^ c.MountpointUmask,
 		ReadOnly:     c.ReadOnly,
-		StatCacheTTL: c.StatCacheTTL, MaxStatCacheEntries: c.MaxStatCacheEntries,
+		StatCacheTTL: c.StatCacheTTL, MaxStatCacheEntries: c.MaxStatCacheEntries, TrustListing: c.TrustListing,
 		MultipartSize: c.MultipartSize, ParallelCount: c.ParallelCount,
 		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize,
 		DefaultACL: c.DefaultACL, StorageClass: c.StorageClass, SSE: sse,

@@ -11,7 +11,7 @@ import (
 )
 
 func TestFSOptionsMapping(t *testing.T) {
-	c := parseOK(t, "bkt:/logs/2026", "/mnt", "-o", "url=h,uid=1000,gid=100,umask=027,mp_umask=077,ro,stat_cache_expire=0,max_stat_cache_size=10,multipart_size=32M,parallel_count=4,cache_size=64M,use_cache=/var/cache/obsfs,default_acl=private,storage_class=COLD,control_dir=.ctl")
+	c := parseOK(t, "bkt:/logs/2026", "/mnt", "-o", "url=h,uid=1000,gid=100,umask=027,mp_umask=077,ro,stat_cache_expire=0,max_stat_cache_size=10,multipart_size=32M,parallel_count=4,cache_size=64M,use_cache=/var/cache/obsfs,default_acl=private,storage_class=COLD,control_dir=.ctl,trust_listing")
 	sse := &obsclient.SSE{KMS: true}
 	o := fsOptions(c, sse, zap.NewNop())
 	assert.Equal(t, "logs/2026/", o.Prefix)
@@ -32,6 +32,7 @@ func TestFSOptionsMapping(t *testing.T) {
 	assert.Equal(t, "COLD", o.StorageClass)
 	assert.Same(t, sse, o.SSE)
 	assert.Equal(t, ".ctl", o.ControlDir)
+	assert.True(t, o.TrustListing)
 
 	mc := mountConfig(c)
 	assert.Equal(t, "obsfs:bkt:/logs/2026", mc.FsName)
@@ -44,4 +45,5 @@ func TestFSOptionsMapping(t *testing.T) {
 	assert.True(t, mc.AllowOther && mc.Debug)
 	assert.Empty(t, mc.ExtraOptions)
 	assert.Equal(t, 60*time.Second, fsOptions(c, nil, zap.NewNop()).StatCacheTTL)
+	assert.False(t, fsOptions(c, nil, zap.NewNop()).TrustListing, "trust_listing is off by default")
 }

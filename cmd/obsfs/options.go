@@ -48,6 +48,7 @@ type Config struct {
 
 	StatCacheTTL        time.Duration
 	MaxStatCacheEntries int
+	TrustListing        bool
 	MultipartSize       int64
 	ParallelCount       int
 	CacheSize           int64
@@ -131,6 +132,7 @@ var options = []option{
 
 	durOpt("stat_cache_expire", "60s", "how long cached attributes and listings are trusted (seconds or a duration like `1m`; `0` disables)", func(c *Config) *time.Duration { return &c.StatCacheTTL }),
 	intOpt("max_stat_cache_size", 100000, 0, 1<<30, "maximum number of cached attribute entries", func(c *Config) *int { return &c.MaxStatCacheEntries }),
+	boolOpt("trust_listing", false, "take file types in directory listings from the LIST alone: objects of at most 4 KiB are listed as regular files without a HEAD each, so `find` and `ls` of small files cost no HEADs. Trade-off: a symlink (or FIFO) stored as s3fs-style `mode` metadata then shows as a regular file in d_type, so `find -type l` misses it; `stat`, `lstat` and `readlink` still report it correctly", func(c *Config) *bool { return &c.TrustListing }),
 	sizeOpt("multipart_size", "16M", 5<<20, 5<<30, "part size of multipart uploads (bare number: MiB; grows for very large files)", func(c *Config) *int64 { return &c.MultipartSize }),
 	intOpt("parallel_count", 8, 1, 100, "parallel requests per file for uploads and ranged reads", func(c *Config) *int { return &c.ParallelCount }),
 	sizeOpt("cache_size", "128M", 1<<20, 1<<40, "memory for the read block cache; the process keeps to about this plus 128 MiB (Go soft memory limit, unless `GOMEMLIMIT` is set) (bare number: MiB)", func(c *Config) *int64 { return &c.CacheSize }),

@@ -91,6 +91,7 @@ var optionCases = map[string]struct {
 	"storage_class":          {"storage_class=warm", func(t *testing.T, c *Config) { assert.Equal(t, "WARM", c.StorageClass) }},
 	"stat_cache_expire":      {"stat_cache_expire=900", func(t *testing.T, c *Config) { assert.Equal(t, 15*time.Minute, c.StatCacheTTL) }},
 	"max_stat_cache_size":    {"max_stat_cache_size=5000", func(t *testing.T, c *Config) { assert.Equal(t, 5000, c.MaxStatCacheEntries) }},
+	"trust_listing":          {"trust_listing", func(t *testing.T, c *Config) { assert.True(t, c.TrustListing) }},
 	"multipart_size":         {"multipart_size=64", func(t *testing.T, c *Config) { assert.Equal(t, int64(64<<20), c.MultipartSize) }},
 	"parallel_count":         {"parallel_count=16", func(t *testing.T, c *Config) { assert.Equal(t, 16, c.ParallelCount) }},
 	"cache_size":             {"cache_size=1G", func(t *testing.T, c *Config) { assert.Equal(t, int64(1<<30), c.CacheSize) }},
