@@ -57,11 +57,13 @@
 //
 // # Listings
 //
-// Readdir streams a LIST page at a time. Each page starts bounded
-// background HEADs (FS.prefetch) for the entries' metadata and caches what
-// the listing already tells (kind, size, LastModified), so the Lookup or
-// READDIRPLUS calls that follow find cached attributes or join the HEAD in
-// flight (flight.go) instead of issuing one request after another.
+// Readdir streams a LIST page at a time and caches what the listing tells
+// (kind, size, LastModified). Entries whose type the listing cannot tell
+// (objects of at most 4 KiB: maybe s3fs-style symlinks) get bounded
+// background HEADs at once (FS.prefetch); the others go to READDIRPLUS as
+// plain dirents, and their HEADs start when a lookup first asks for one
+// (statahead.go), so `find` sends only LISTs and `ls -l` concurrent HEADs
+// that later lookups join (flight.go) instead of one request after another.
 //
 // # Concurrency
 //
