@@ -78,6 +78,23 @@ func (b *bench) mounter(name string) (mounter, bool) {
 	return mounter{}, false
 }
 
+// withOption is m mounting with one more -o option, under another name.
+func (m mounter) withOption(name, opt string) mounter {
+	inner := m.command
+	m.Name = name
+	m.command = func(dir string) ([]string, []string) {
+		argv, env := inner(dir)
+		for i := range argv {
+			if argv[i] == "-o" && i+1 < len(argv) {
+				argv[i+1] += "," + opt
+				break
+			}
+		}
+		return argv, env
+	}
+	return m
+}
+
 // installed reports whether prog is on PATH; when not, m.missing says so
 // and the tool is dropped.
 func installed(m *mounter, prog string) bool {
