@@ -128,29 +128,65 @@ func (b body) slice(off, n int64) body {
 }
 
 // openReader returns a reader over bytes [off, off+n) of b. b must be retained
-// by the caller for the reader's lifetime.
+// by the caller for the reader's lifetime. A body of several segments (a
+// multipart object) is read segment by segment, and its WriteTo hands each
+// segment to the writer on its own, so that every segment of a GET still
+// goes out with sendfile(2) (see openSegment).
 func (b body) openReader(off, n int64) (io.Reader, func(), error) {
 	part := b.slice(off, n)
 	if len(part.segs) == 1 {
 		return openSegment(part.segs[0])
 	}
-	readers := make([]io.Reader, 0, len(part.segs))
-	closers := make([]io.Closer, 0, len(part.segs))
+	sr := &segReader{rs: make([]io.Reader, 0, len(part.segs))}
+	dones := make([]func(), 0, len(part.segs))
 	closeAll := func() {
-		for _, c := range closers {
-			_ = c.Close()
+		for _, d := range dones {
+			d()
 		}
 	}
 	for _, s := range part.segs {
-		f, err := s.ref.b.open()
+		rd, done, err := openSegment(s)
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
-		closers = append(closers, f)
-		readers = append(readers, io.NewSectionReader(f, s.off, s.n))
+		dones = append(dones, done)
+		sr.rs = append(sr.rs, rd)
 	}
-	return io.MultiReader(readers...), closeAll, nil
+	return sr, closeAll, nil
+}
+
+// segReader reads its segments' readers one after the other.
+type segReader struct{ rs []io.Reader }
+
+func (r *segReader) Read(p []byte) (int, error) {
+	for len(r.rs) > 0 {
+		n, err := r.rs[0].Read(p)
+		if err == io.EOF {
+			r.rs = r.rs[1:]
+			err = nil
+			if n == 0 {
+				continue
+			}
+		}
+		return n, err
+	}
+	return 0, io.EOF
+}
+
+// WriteTo copies each segment with its own io.Copy, so a writer with
+// ReadFrom (the HTTP response) sends file segments with sendfile(2).
+func (r *segReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for len(r.rs) > 0 {
+		n, err := io.Copy(w, r.rs[0])
+		total += n
+		if err != nil {
+			return total, err
+		}
+		r.rs = r.rs[1:]
+	}
+	return total, nil
 }
 
 // openSegment opens one segment. File-backed blobs yield an
