@@ -131,27 +131,31 @@ func (h *handle) readSpool(ctx context.Context, w *writeState, dest []byte, off 
 }
 
 // readRemote reads through a transfer.Reader pinned to the ETag seen at
-// open: block cache, readahead for sequential runs, coalesced parallel
-// ranged GETs. A read within one block (the kernel's reads are aligned) is
-// answered with a slice of the cached block, without a copy.
+// open: block cache, readahead for sequential runs, granules for random
+// reads, coalesced parallel ranged GETs. The reply is the cached blocks
+// and granules themselves, written to /dev/fuse by one writev, without a
+// copy: the kernel's readahead reads are 1 MiB but not block aligned (its
+// ramp-up reads of 32 KiB, 128 KiB, 512 KiB shift them), so most reads of
+// a stream span two blocks.
 func (h *handle) readRemote(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	if off >= int64(h.size) || len(dest) == 0 {
 		return fuse.ReadResultData(nil), 0
 	}
 	rd, key := h.reader()
-	data, ok, err := rd.Slice(ctx, off, len(dest))
-	if !ok {
-		var k int
-		k, err = rd.ReadAt(ctx, dest, off)
-		data = dest[:k]
-	}
+	vecs, err := rd.ReadVec(ctx, off, len(dest))
 	if err != nil && err != io.EOF {
 		if ctx.Err() != nil {
 			return nil, syscall.EINTR
 		}
 		return nil, h.n.fsys.errno("read", key, err)
 	}
-	return fuse.ReadResultData(data), 0
+	switch len(vecs) {
+	case 0:
+		return fuse.ReadResultData(nil), 0
+	case 1:
+		return fuse.ReadResultData(vecs[0]), 0
+	}
+	return fuse.ReadResultVector(vecs), 0
 }
 
 // reader returns the handle's reader for the node's current key.

@@ -209,6 +209,39 @@ func (r *Reader) Read(ctx context.Context, dest []byte, off int64) ([]byte, erro
 	return r.read(ctx, dest, len(dest), off)
 }
 
+// ReadVec returns the bytes [off, off+n) of the object (fewer, with io.EOF,
+// at its end) as slices of the cached blocks and granules the range lies
+// in, in order, without a copy (the caller must not modify them): for a
+// scatter-gather reply. It fetches the pieces together, as ReadAt does.
+func (r *Reader) ReadVec(ctx context.Context, off int64, n int) ([][]byte, error) {
+	if off < 0 {
+		return nil, fmt.Errorf("transfer: negative offset %d", off)
+	}
+	if off >= r.size {
+		return nil, io.EOF
+	}
+	end := min(off+int64(n), r.size)
+	if end == off {
+		return nil, nil
+	}
+	pieces, err := r.plan(off, end)
+	if err != nil {
+		return nil, err
+	}
+	vecs := make([][]byte, 0, len(pieces))
+	for _, pc := range pieces {
+		data, err := r.slicePiece(ctx, pc, max(off, pc.start), min(end, pc.start+pc.n))
+		if err != nil {
+			return vecs, err
+		}
+		vecs = append(vecs, data)
+	}
+	if end-off < int64(n) {
+		err = io.EOF
+	}
+	return vecs, err
+}
+
 // Slice is Read without a buffer: ok is false, and nothing is read, when
 // the range spans blocks (use ReadAt then); within one block it may still
 // copy (into a new buffer) when the range spans granules of a random read.

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"math/rand/v2"
@@ -170,7 +171,14 @@ func TestReaderRandomModel(t *testing.T) {
 			want := data[min(off, size):min(off+int64(n), size)]
 			var got []byte
 			var err error
-			switch rng.IntN(3) {
+			switch rng.IntN(4) {
+			case 3:
+				var vecs [][]byte
+				vecs, err = r.ReadVec(ctx, off, n)
+				got = bytes.Join(vecs, nil)
+				for _, v := range vecs {
+					require.NotEmpty(t, v, "no empty slices")
+				}
 			case 0:
 				p := make([]byte, n)
 				var k int
@@ -227,4 +235,44 @@ func TestReaderStreamOpeningOutOfOrder(t *testing.T) {
 		assert.Zero(t, rg.Start%rndBlock, "whole blocks: %+v", rg)
 		assert.Zero(t, (rg.End+1)%rndBlock, "whole blocks: %+v", rg)
 	}
+}
+
+// TestReaderReadVec: a read answered as slices of the pieces it lies in:
+// one per block in a stream, one per granule in a random read, cut at the
+// end of the object.
+func TestReaderReadVec(t *testing.T) {
+	e := newEnv(t)
+	size := int64(6*rndBlock + 10)
+	data := randBytes(36, size)
+	base := e.put(t, "vec", data)
+	r := newRandomReader(e.b, base, "vec", true, t)
+	defer r.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		off     int64
+		n       int
+		vecs    int
+		wantEOF bool
+	}{
+		{"stream, one block", 0, rndBlock, 1, false},
+		{"stream, two blocks", rndBlock / 2, rndBlock, 2, false},
+		{"random, three granules", 4*rndBlock + rndGranule/2, 2 * rndGranule, 3, false},
+		{"random, across blocks", 3*rndBlock - rndGranule, 2 * rndGranule, 2, false},
+		{"past the end", size - 5, 100, 1, true},
+	}
+	for _, tt := range tests {
+		vecs, err := r.ReadVec(ctx, tt.off, tt.n)
+		if tt.wantEOF {
+			require.ErrorIs(t, err, io.EOF, tt.name)
+		} else {
+			require.NoError(t, err, tt.name)
+		}
+		assert.Len(t, vecs, tt.vecs, tt.name)
+		end := min(tt.off+int64(tt.n), size)
+		assert.Equal(t, data[tt.off:end], bytes.Join(vecs, nil), tt.name)
+	}
+	vecs, err := r.ReadVec(ctx, size, 10)
+	assert.ErrorIs(t, err, io.EOF)
+	assert.Empty(t, vecs)
 }
