@@ -50,7 +50,7 @@ func (b *bench) mounter(name string) (mounter, bool) {
 		bin := filepath.Join(b.cfg.BinDir, "obsfs")
 		m := mounter{Name: name, command: func(dir string) ([]string, []string) {
 			return []string{bin, benchBucket, dir, "-f", "-o", "url=" + b.emu.URL + ",passwd_file=" + b.passwd +
-				",use_path_request_style,use_cache=" + b.scratch("cache-"+filepath.Base(dir))}, nil
+				",use_path_request_style"}, nil
 		}}
 		if _, err := os.Stat(bin); err != nil {
 			m.missing = err.Error()
@@ -78,15 +78,16 @@ func (b *bench) mounter(name string) (mounter, bool) {
 	return mounter{}, false
 }
 
-// withOption is m mounting with one more -o option, under another name.
-func (m mounter) withOption(name, opt string) mounter {
+// withOption is m mounting with one more -o option (opt of the mount
+// directory), under another name.
+func (m mounter) withOption(name string, opt func(dir string) string) mounter {
 	inner := m.command
 	m.Name = name
 	m.command = func(dir string) ([]string, []string) {
 		argv, env := inner(dir)
 		for i := range argv {
 			if argv[i] == "-o" && i+1 < len(argv) {
-				argv[i+1] += "," + opt
+				argv[i+1] += "," + opt(dir)
 				break
 			}
 		}
