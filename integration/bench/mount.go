@@ -127,7 +127,7 @@ func (b *bench) mount(m mounter) (*mount, error) {
 		return nil, errors.New(m.missing)
 	}
 	b.seq++
-	dir := b.scratch(fmt.Sprintf("mnt-%s-%d", m.Name, b.seq))
+	dir := b.scratch(fmt.Sprintf("mnt-%s-%d", strings.ReplaceAll(m.Name, " ", "-"), b.seq)) // mountinfo escapes spaces
 	argv, env := m.command(dir)
 	mt := &mount{Dir: dir, cmd: exec.Command(argv[0], argv[1:]...), log: &bytes.Buffer{}, exited: make(chan struct{})}
 	mt.cmd.Env = append(cleanEnv(), env...)
