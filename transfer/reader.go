@@ -40,8 +40,8 @@ package transfer
 // of each half window (a 1 GiB file: about 130 GETs instead of 1024).
 // Blocks and granules remain the unit of the cache and of fetch sharing.
 //
-// Slice serves a read that lies in one block or granule as a slice of the
-// cached data (no copy); fs answers FUSE reads with it.
+// ReadVec serves a read as slices of the cached blocks and granules (no
+// copy); fs answers FUSE reads with them (one writev).
 //
 // Memory: a reader holds its window, the blocks of the reads in progress
 // and up to keepBehind (16 MiB) of blocks just behind its reads, for late
@@ -180,18 +180,8 @@ func (r *Reader) ETag() string { return r.pin.ETag }
 // the read crosses the end of the object, and an error wrapping ErrStale
 // when the object changed on the server since the reader was opened.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("transfer: negative offset %d", off)
-	}
-	if off >= r.size {
-		return 0, io.EOF
-	}
-	end := min(off+int64(len(p)), r.size)
-	if end == off {
-		return 0, nil
-	}
-	pieces, err := r.plan(off, end)
-	if err != nil {
+	end, pieces, err := r.begin(off, len(p))
+	if err != nil || len(pieces) == 0 {
 		return 0, err
 	}
 	n, err := r.copyPieces(ctx, p, off, end, pieces)
@@ -201,31 +191,13 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// Read returns the bytes [off, off+len(dest)) of the object (fewer, with
-// io.EOF, at its end): a slice of the cached block or granule when the
-// range lies in one (no copy; the caller must not modify it), else dest
-// filled.
-func (r *Reader) Read(ctx context.Context, dest []byte, off int64) ([]byte, error) {
-	return r.read(ctx, dest, len(dest), off)
-}
-
 // ReadVec returns the bytes [off, off+n) of the object (fewer, with io.EOF,
 // at its end) as slices of the cached blocks and granules the range lies
 // in, in order, without a copy (the caller must not modify them): for a
 // scatter-gather reply. It fetches the pieces together, as ReadAt does.
 func (r *Reader) ReadVec(ctx context.Context, off int64, n int) ([][]byte, error) {
-	if off < 0 {
-		return nil, fmt.Errorf("transfer: negative offset %d", off)
-	}
-	if off >= r.size {
-		return nil, io.EOF
-	}
-	end := min(off+int64(n), r.size)
-	if end == off {
-		return nil, nil
-	}
-	pieces, err := r.plan(off, end)
-	if err != nil {
+	end, pieces, err := r.begin(off, n)
+	if err != nil || len(pieces) == 0 {
 		return nil, err
 	}
 	vecs := make([][]byte, 0, len(pieces))
@@ -242,49 +214,22 @@ func (r *Reader) ReadVec(ctx context.Context, off int64, n int) ([][]byte, error
 	return vecs, err
 }
 
-// Slice is Read without a buffer: ok is false, and nothing is read, when
-// the range spans blocks (use ReadAt then); within one block it may still
-// copy (into a new buffer) when the range spans granules of a random read.
-func (r *Reader) Slice(ctx context.Context, off int64, n int) (data []byte, ok bool, err error) {
-	if off >= 0 && off < r.size && n > 0 && off/r.bs != (min(off+int64(n), r.size)-1)/r.bs {
-		return nil, false, nil
-	}
-	data, err = r.read(ctx, nil, n, off)
-	return data, true, err
-}
-
-// read reads n bytes at off: a slice of a piece when the range lies in one,
-// else a copy into dest (allocated when nil).
-func (r *Reader) read(ctx context.Context, dest []byte, n int, off int64) ([]byte, error) {
+// begin plans a read of n bytes at off: the end of the range within the
+// object and its pieces (none for an empty range, io.EOF at or past the
+// end).
+func (r *Reader) begin(off int64, n int) (int64, []piece, error) {
 	if off < 0 {
-		return nil, fmt.Errorf("transfer: negative offset %d", off)
+		return 0, nil, fmt.Errorf("transfer: negative offset %d", off)
 	}
 	if off >= r.size {
-		return nil, io.EOF
+		return 0, nil, io.EOF
 	}
 	end := min(off+int64(n), r.size)
 	if end == off {
-		return nil, nil
+		return end, nil, nil
 	}
 	pieces, err := r.plan(off, end)
-	if err != nil {
-		return nil, err
-	}
-	var data []byte
-	if len(pieces) == 1 {
-		data, err = r.slicePiece(ctx, pieces[0], off, end)
-	} else {
-		if dest == nil {
-			dest = make([]byte, end-off)
-		}
-		var k int
-		k, err = r.copyPieces(ctx, dest, off, end, pieces)
-		data = dest[:k]
-	}
-	if err == nil && len(data) < n {
-		err = io.EOF
-	}
-	return data, err
+	return end, pieces, err
 }
 
 // piece is one unit of data a read needs: a block, or a granule of one.

@@ -294,9 +294,9 @@ func TestReaderCoalescedMemoryCap(t *testing.T) {
 	assert.Zero(t, f.Stats().Ahead)
 }
 
-// TestReaderSlice: reads within one block are served as slices of the
-// cached block; reads across blocks are declined.
-func TestReaderSlice(t *testing.T) {
+// TestReaderReadVecSlices: ReadVec answers with slices of the cached
+// blocks that end where the range ends (no access past it).
+func TestReaderReadVecSlices(t *testing.T) {
 	e := newEnv(t)
 	data := randBytes(69, 3*testBlock+10)
 	base := e.put(t, "slice", data)
@@ -307,31 +307,34 @@ func TestReaderSlice(t *testing.T) {
 	tests := []struct {
 		off     int64
 		n       int
-		wantOK  bool
+		vecs    int
 		wantN   int
 		wantEOF bool
 	}{
-		{0, testBlock, true, testBlock, false},
-		{testBlock + 5, 100, true, 100, false},
-		{testBlock - 3, 6, false, 0, false},
-		{3 * testBlock, testBlock, true, 10, true},
-		{size, 10, true, 0, true},
-		{7, 0, true, 0, false},
+		{0, testBlock, 1, testBlock, false},
+		{testBlock + 5, 100, 1, 100, false},
+		{testBlock - 3, 6, 2, 6, false},
+		{3 * testBlock, testBlock, 1, 10, true},
+		{size, 10, 0, 0, true},
+		{7, 0, 0, 0, false},
 	}
 	for _, tt := range tests {
-		got, ok, err := r.Slice(ctx, tt.off, tt.n)
-		require.Equal(t, tt.wantOK, ok, "%+v", tt)
+		got, err := r.ReadVec(ctx, tt.off, tt.n)
 		if tt.wantEOF {
 			assert.ErrorIs(t, err, io.EOF, "%+v", tt)
 		} else {
 			assert.NoError(t, err, "%+v", tt)
 		}
-		require.Len(t, got, tt.wantN, "%+v", tt)
+		require.Len(t, got, tt.vecs, "%+v", tt)
+		joined := bytes.Join(got, nil)
+		require.Len(t, joined, tt.wantN, "%+v", tt)
 		if tt.wantN > 0 {
-			assert.Equal(t, data[tt.off:tt.off+int64(tt.wantN)], got)
+			assert.Equal(t, data[tt.off:tt.off+int64(tt.wantN)], joined)
 		}
-		assert.Equal(t, len(got), cap(got), "no access past the range")
+		for _, v := range got {
+			assert.Equal(t, len(v), cap(v), "no access past the range")
+		}
 	}
-	_, _, err := r.Slice(ctx, -1, 1)
+	_, err := r.ReadVec(ctx, -1, 1)
 	assert.Error(t, err)
 }

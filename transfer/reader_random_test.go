@@ -98,12 +98,12 @@ func TestReaderRandomUsesCachedBlock(t *testing.T) {
 	r2 := NewReader(src, "blk", base.ETag, base.Size, r.bc, ReaderConfig{BlockSize: rndBlock, GranuleSize: rndGranule, InitialReadahead: rndBlock, StartReadahead: rndBlock, MaxReadahead: -1, Fetcher: NewFetcher(4, 0)})
 	defer r2.Close()
 	before := src.gets.Load()
-	_, err = r2.Read(ctx, make([]byte, 100), 5*rndBlock) // random: granules
+	_, err = r2.ReadVec(ctx, 5*rndBlock, 100) // random: granules
 	require.NoError(t, err)
 	before = src.gets.Load()
-	got, err := r2.Read(ctx, make([]byte, 100), rndBlock/2)
+	got, err := r2.ReadVec(ctx, rndBlock/2, 100)
 	require.NoError(t, err)
-	assert.Equal(t, data[rndBlock/2:rndBlock/2+100], got)
+	assert.Equal(t, [][]byte{data[rndBlock/2 : rndBlock/2+100]}, got)
 	assert.Equal(t, before, src.gets.Load(), "served from the cached block")
 }
 
@@ -148,7 +148,7 @@ func TestReaderRunBecomesStream(t *testing.T) {
 }
 
 // TestReaderRandomModel: random reads of random sizes, mixed with short
-// sequential runs, through every entry point, always return the object's
+// sequential runs, through both entry points, always return the object's
 // bytes (with and without a cache, with granules and blocks mixed).
 func TestReaderRandomModel(t *testing.T) {
 	e := newEnv(t)
@@ -171,29 +171,17 @@ func TestReaderRandomModel(t *testing.T) {
 			want := data[min(off, size):min(off+int64(n), size)]
 			var got []byte
 			var err error
-			switch rng.IntN(4) {
-			case 3:
+			if rng.IntN(2) == 0 {
+				p := make([]byte, n)
+				var k int
+				k, err = r.ReadAt(ctx, p, off)
+				got = p[:k]
+			} else {
 				var vecs [][]byte
 				vecs, err = r.ReadVec(ctx, off, n)
 				got = bytes.Join(vecs, nil)
 				for _, v := range vecs {
 					require.NotEmpty(t, v, "no empty slices")
-				}
-			case 0:
-				p := make([]byte, n)
-				var k int
-				k, err = r.ReadAt(ctx, p, off)
-				got = p[:k]
-			case 1:
-				got, err = r.Read(ctx, make([]byte, n), off)
-			default:
-				var ok bool
-				got, ok, err = r.Slice(ctx, off, n)
-				if !ok {
-					p := make([]byte, n)
-					var k int
-					k, err = r.ReadAt(ctx, p, off)
-					got = p[:k]
 				}
 			}
 			if int64(len(want)) < int64(n) {
