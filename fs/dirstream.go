@@ -192,7 +192,7 @@ func (s *dirStream) fill() {
 			s.f.prefetch(nil, s.path, s.buf, true)
 			return
 		}
-		s.ahead = s.f.heads.ahead.begin(s.dk, s.path, s.f.opts.MaxStatCacheEntries)
+		s.ahead = s.f.ahead.begin(s.dk, s.path, s.f.opts.MaxStatCacheEntries)
 	}
 	gen := s.f.listGen.Load()
 	ctx := context.Background()

@@ -8,14 +8,11 @@ import (
 // flightGroup runs one call per key at a time; concurrent callers of the
 // same key wait for and share its result (a tiny singleflight). Lookups
 // join the HEADs a listing or statahead started in the background this
-// way. ahead holds the statahead state that decides which HEADs to start
-// (statahead.go).
+// way.
 type flightGroup struct {
 	mu sync.Mutex
 	// GUARDED_BY(mu):
 	calls map[string]*flight
-
-	ahead aheadState
 }
 
 type flight struct {

@@ -79,6 +79,7 @@ type FS struct {
 	born    time.Time
 
 	heads flightGroup   // one stat per path in flight
+	ahead aheadState    // listing order for statahead, lookup LISTs (statahead.go)
 	sem   chan struct{} // bounds listing prefetch HEADs
 
 	inoMu sync.Mutex

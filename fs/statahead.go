@@ -219,7 +219,7 @@ func (f *FS) statahead(dir, name string) {
 	if f.ttl == 0 {
 		return
 	}
-	l := f.heads.ahead.get(f.ns.dirKey(dir), f.ttl)
+	l := f.ahead.get(f.ns.dirKey(dir), f.ttl)
 	if l == nil {
 		return
 	}
@@ -272,7 +272,7 @@ func (f *FS) listingFor(dk, dir string, ents []listEntry) *aheadList {
 	if len(ents) > 0 {
 		src = &ents[0]
 	}
-	if l := f.heads.ahead.get(dk, f.ttl); l != nil && l.src == src && src != nil {
+	if l := f.ahead.get(dk, f.ttl); l != nil && l.src == src && src != nil {
 		l.mu.Lock()
 		same := len(l.ents) == len(ents)
 		l.mu.Unlock()
@@ -280,7 +280,7 @@ func (f *FS) listingFor(dk, dir string, ents []listEntry) *aheadList {
 			return l
 		}
 	}
-	l := f.heads.ahead.begin(dk, dir, f.opts.MaxStatCacheEntries)
+	l := f.ahead.begin(dk, dir, f.opts.MaxStatCacheEntries)
 	l.src = src
 	l.add(ents)
 	return l
@@ -331,7 +331,7 @@ func (f *FS) listAhead(dir string) chan struct{} {
 		return nil
 	}
 	dk := f.ns.dirKey(dir)
-	done, start := f.heads.ahead.miss(dk, f.ttl)
+	done, start := f.ahead.miss(dk, f.ttl)
 	if !start {
 		return done
 	}
@@ -353,7 +353,7 @@ func (f *FS) listAhead(dir string) chan struct{} {
 		if f.listGen.Load() != gen {
 			return // a local change raced the listing: do not use it
 		}
-		f.prefetch(f.heads.ahead.begin(dk, dir, f.opts.MaxStatCacheEntries), dir, ents, false)
+		f.prefetch(f.ahead.begin(dk, dir, f.opts.MaxStatCacheEntries), dir, ents, false)
 		if !res.IsTruncated || res.NextMarker == "" {
 			f.storeListing(dk, ents, gen)
 		}
