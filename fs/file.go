@@ -144,9 +144,8 @@ func (h *handle) readRemote(ctx context.Context, dest []byte, off int64) (fuse.R
 	rd, key := h.reader()
 	vecs, err := rd.ReadVec(ctx, off, len(dest))
 	if err != nil && err != io.EOF {
-		if ctx.Err() != nil {
-			return nil, syscall.EINTR
-		}
+		// An interrupted read ends with the context's error (EINTR, errno.go):
+		// fetches run on their own context, so only the wait is cancelled.
 		return nil, h.n.fsys.errno("read", key, err)
 	}
 	switch len(vecs) {
