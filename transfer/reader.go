@@ -180,13 +180,10 @@ func (r *Reader) ETag() string { return r.pin.ETag }
 // the read crosses the end of the object, and an error wrapping ErrStale
 // when the object changed on the server since the reader was opened.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	end, pieces, err := r.begin(off, len(p))
-	if err != nil || len(pieces) == 0 {
-		return 0, err
-	}
-	n, err := r.copyPieces(ctx, p, off, end, pieces)
-	if err == nil && n < len(p) {
-		err = io.EOF
+	vecs, err := r.ReadVec(ctx, off, len(p))
+	n := 0
+	for _, v := range vecs {
+		n += copy(p[n:], v)
 	}
 	return n, err
 }
@@ -194,7 +191,8 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 // ReadVec returns the bytes [off, off+n) of the object (fewer, with io.EOF,
 // at its end) as slices of the cached blocks and granules the range lies
 // in, in order, without a copy (the caller must not modify them): for a
-// scatter-gather reply. It fetches the pieces together, as ReadAt does.
+// scatter-gather reply. On an error it returns the slices before the
+// failed piece.
 func (r *Reader) ReadVec(ctx context.Context, off int64, n int) ([][]byte, error) {
 	end, pieces, err := r.begin(off, n)
 	if err != nil || len(pieces) == 0 {
@@ -273,13 +271,13 @@ func (r *Reader) plan(off, end int64) ([]piece, error) {
 			continue
 		}
 		if stream || r.gs == r.bs {
-			b.add(r.reqLocked(i), i, 0, len(pieces))
+			b.add(r.unitReq(i, r.bs), i, 0, len(pieces))
 			pieces = append(pieces, piece{start: bstart, n: min(r.bs, r.size-bstart)})
 			continue
 		}
 		lo, hi := max(off, bstart), min(end, bstart+r.bs)
 		for g := lo / r.gs; g*r.gs < hi; g++ {
-			req := r.granuleReq(g)
+			req := r.unitReq(g, r.gs)
 			if data, ok := r.cacheGet(req.key); ok {
 				pieces = append(pieces, piece{c: doneCall(data), start: req.off, n: req.n})
 				continue
@@ -381,7 +379,7 @@ func (r *Reader) readaheadLocked(end, last int64, b *batch) {
 			if !r.f.reserveAhead(n) {
 				return // readahead budget exhausted: try again on a later read
 			}
-			b.add(r.reqLocked(i), i, n, -1)
+			b.add(r.unitReq(i, r.bs), i, n, -1)
 		}
 		r.raEnd = min((i+1)*r.bs, r.size)
 	}
@@ -407,21 +405,27 @@ func (r *Reader) lookupLocked(i int64) *call {
 }
 
 // blockKey is the cache key of block i.
-func (r *Reader) blockKey(i int64) cache.BlockKey {
-	return cache.BlockKey{Object: r.pin.Key, ETag: r.cacheTag(), Index: i}
+func (r *Reader) blockKey(i int64) cache.BlockKey { return r.unitKey(i, r.bs) }
+
+// unitKey is the cache key of unit i of size unit: a block (r.bs) or a
+// granule (r.gs, which its Span tells apart).
+func (r *Reader) unitKey(i, unit int64) cache.BlockKey {
+	k := cache.BlockKey{Object: r.pin.Key, ETag: r.cacheTag(), Index: i}
+	if unit != r.bs {
+		k.Span = unit
+	}
+	return k
 }
 
-// reqLocked describes the fetch of block i. REQUIRES mu.
-func (r *Reader) reqLocked(i int64) blockReq {
-	off := i * r.bs
-	return blockReq{src: r.src, pin: r.pin, bc: r.bc, disk: r.disk, key: r.blockKey(i), off: off, n: min(r.bs, r.size-off), bs: r.bs}
-}
-
-// granuleReq describes the fetch of granule g (of r.gs bytes).
-func (r *Reader) granuleReq(g int64) blockReq {
-	off := g * r.gs
-	key := cache.BlockKey{Object: r.pin.Key, ETag: r.cacheTag(), Index: g, Span: r.gs}
-	return blockReq{src: r.src, pin: r.pin, bc: r.bc, disk: r.disk, key: key, off: off, n: min(r.gs, r.size-off), bs: r.gs, coalesce: r.rc}
+// unitReq describes the fetch of unit i of size unit (r.bs: a block; r.gs:
+// a granule, fetched with its neighbours in GETs of at most r.rc bytes).
+func (r *Reader) unitReq(i, unit int64) blockReq {
+	off := i * unit
+	req := blockReq{src: r.src, pin: r.pin, bc: r.bc, disk: r.disk, key: r.unitKey(i, unit), off: off, n: min(unit, r.size-off), bs: unit}
+	if unit != r.bs {
+		req.coalesce = r.rc
+	}
+	return req
 }
 
 // dropLocked forgets the window's blocks whose index matches, returning
@@ -449,19 +453,6 @@ func (r *Reader) cacheGet(key cache.BlockKey) ([]byte, bool) {
 		return nil, false
 	}
 	return r.bc.Get(key)
-}
-
-// copyPieces waits for the pieces and copies [off, end) into p.
-func (r *Reader) copyPieces(ctx context.Context, p []byte, off, end int64, pieces []piece) (int, error) {
-	n := 0
-	for _, pc := range pieces {
-		data, err := r.slicePiece(ctx, pc, max(off, pc.start), min(end, pc.start+pc.n))
-		if err != nil {
-			return n, err
-		}
-		n += copy(p[n:], data)
-	}
-	return n, nil
 }
 
 // Close drops the reader's window. Fetches in flight finish into the cache.
