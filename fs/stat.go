@@ -34,7 +34,7 @@ func (f *FS) stat(ctx context.Context, p string) (objAttr, error) {
 	if f.ttl > 0 && len(dk) <= maxKeyLen {
 		// A fresh listing of the parent that lists p saves the LIST
 		// (statahead.go); repeated misses in a directory list it once.
-		if a, err, ok := f.statListed(ctx, p); ok {
+		if a, ok, err := f.statListed(ctx, p); ok {
 			return a, err
 		}
 	}

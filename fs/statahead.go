@@ -293,33 +293,33 @@ func (f *FS) listingFor(dk, dir string, ents []listEntry) *aheadList {
 // then the caller asks the server as before, so a file another client
 // created after the listing is found at once (and an absent name is
 // negatively cached).
-func (f *FS) statListed(ctx context.Context, p string) (a objAttr, err error, ok bool) {
+func (f *FS) statListed(ctx context.Context, p string) (a objAttr, ok bool, err error) {
 	dir, name := splitPath(p)
 	dk := f.ns.dirKey(dir)
 	ents, ok := f.meta.Dirs.Get(dk)
 	if !ok {
 		done := f.listAhead(dir)
 		if done == nil {
-			return objAttr{}, nil, false
+			return objAttr{}, false, nil
 		}
 		select { // one LIST instead of a LIST per name
 		case <-done:
 		case <-ctx.Done():
-			return objAttr{}, nil, false
+			return objAttr{}, false, nil
 		}
 		if ents, ok = f.meta.Dirs.Get(dk); !ok {
-			return objAttr{}, nil, false
+			return objAttr{}, false, nil
 		}
 	}
 	e, found := f.listingFor(dk, dir, ents).find(name)
 	if !found {
-		return objAttr{}, nil, false
+		return objAttr{}, false, nil
 	}
 	if _, cached := f.meta.Attrs.Get(e.Key); !cached {
 		f.meta.Attrs.Put(e.Key, f.listedAttr(e))
 	}
 	a, err = f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(context.WithoutCancel(ctx), e) })
-	return a, err, true
+	return a, true, err
 }
 
 // listAhead lists directory dir in the background (one page) on the second
