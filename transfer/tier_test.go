@@ -35,6 +35,19 @@ func (m *mountLike) reader(src ObjectSource, key string, b *Base) *Reader {
 	return NewReader(src, key, b.ETag, b.Size, m.bc, ReaderConfig{BlockSize: testBlock, Fetcher: m.f, Disk: m.tier})
 }
 
+// fillDisk reads the whole object through a first "mount" with a disk tier
+// over dir and closes it (its tier flushes to disk on Close); the closed
+// mount is returned for its disk index.
+func fillDisk(t *testing.T, e *env, dir, key string, b *Base, data []byte) *mountLike {
+	t.Helper()
+	m := newMountLike(t, dir)
+	r := m.reader(e.b, key, b)
+	assert.Equal(t, data, readerBytes(t, r, testBlock))
+	require.NoError(t, r.Close())
+	m.tier.Close()
+	return m
+}
+
 func TestTierSurvivesRemount(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
@@ -89,11 +102,7 @@ func TestTierCorruptBlockRefetched(t *testing.T) {
 	dir := t.TempDir()
 	data := randBytes(43, 6*testBlock)
 	base := e.put(t, "c", data)
-	m1 := newMountLike(t, dir)
-	r1 := m1.reader(e.b, "c", base)
-	assert.Equal(t, data, readerBytes(t, r1, testBlock))
-	require.NoError(t, r1.Close())
-	m1.tier.Close()
+	m1 := fillDisk(t, e, dir, "c", base, data)
 
 	// Damage two blocks: one truncated, one overwritten with garbage.
 	p2 := m1.disk.Path(cache.BlockKey{Object: "c", ETag: base.ETag, Index: 2 * testBlock}) // named by offset
@@ -202,11 +211,7 @@ func TestTierConcurrentReaders(t *testing.T) {
 	dir := t.TempDir()
 	data := randBytes(46, 9*testBlock+5)
 	base := e.put(t, "cc", data)
-	m1 := newMountLike(t, dir)
-	r1 := m1.reader(e.b, "cc", base)
-	assert.Equal(t, data, readerBytes(t, r1, testBlock))
-	require.NoError(t, r1.Close())
-	m1.tier.Close()
+	fillDisk(t, e, dir, "cc", base, data)
 
 	m2 := newMountLike(t, dir)
 	src := &countingSource{src: e.b}
@@ -242,11 +247,7 @@ func TestTierOtherBlockSize(t *testing.T) {
 	dir := t.TempDir()
 	data := randBytes(47, 3*testBlock)
 	base := e.put(t, "bs", data)
-	m1 := newMountLike(t, dir)
-	r1 := m1.reader(e.b, "bs", base)
-	assert.Equal(t, data, readerBytes(t, r1, testBlock))
-	require.NoError(t, r1.Close())
-	m1.tier.Close()
+	fillDisk(t, e, dir, "bs", base, data)
 
 	m2 := newMountLike(t, dir)
 	src := &countingSource{src: e.b}
