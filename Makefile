@@ -4,13 +4,15 @@
 #   make test    all tests (root, /dev/fuse and fuse3 for the mount tests; .ci/run sets them up)
 #   make demo    mount a local emulated bucket and tour it (KEEP=1 leaves it mounted)
 #   make bench   benchmark programs (integration/bench)
-#   make lint    gofmt and go vet
+#   make lint    gofmt, go vet and staticcheck (pinned below)
 #   make clean   remove bin/
 
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 KEEP    ?= 0
+# staticcheck runs from the module proxy at this version (no go.mod entry).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build test demo bench lint clean
 
@@ -35,6 +37,7 @@ lint:
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l reports:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 clean:
 	rm -rf bin

@@ -71,9 +71,8 @@ type attrDefaults struct {
 func (d attrDefaults) fileMode() uint32 { return syscall.S_IFREG | (0666 &^ d.Umask) }
 func (d attrDefaults) dirMode() uint32  { return syscall.S_IFDIR | (0777 &^ d.Umask) }
 
-// isDir, isSymlink, isRegular classify the type bits.
-func (a objAttr) isDir() bool     { return a.Mode&syscall.S_IFMT == syscall.S_IFDIR }
-func (a objAttr) isSymlink() bool { return a.Mode&syscall.S_IFMT == syscall.S_IFLNK }
+// isDir, isRegular classify the type bits.
+func (a objAttr) isDir() bool { return a.Mode&syscall.S_IFMT == syscall.S_IFDIR }
 
 // attrFromInfo derives attributes from HEAD/GET (Complete) or listing data.
 // dir says whether the key is a directory marker (or an implicit directory,

@@ -47,7 +47,7 @@ func (b *Bucket) DeleteObjects(ctx context.Context, objs []ObjectID) (deleted []
 func (b *Bucket) deleteBatch(ctx context.Context, batch []ObjectID) ([]DeleteResult, []DeleteError, error) {
 	x := xmlDeleteRequest{Quiet: true}
 	for _, o := range batch {
-		x.Objects = append(x.Objects, xmlDeleteObject{Key: o.Key, VersionID: o.VersionID})
+		x.Objects = append(x.Objects, xmlDeleteObject(o))
 	}
 	body, err := xml.Marshal(x)
 	if err != nil {
@@ -70,13 +70,13 @@ func (b *Bucket) deleteBatch(ctx context.Context, batch []ObjectID) ([]DeleteRes
 	failedSet := map[id]bool{}
 	var failed []DeleteError
 	for _, e := range out.Errors {
-		failed = append(failed, DeleteError{Key: e.Key, VersionID: e.VersionID, Code: e.Code, Message: e.Message})
+		failed = append(failed, DeleteError(e))
 		failedSet[id{e.Key, e.VersionID}] = true
 		failedSet[id{e.Key, ""}] = true
 	}
 	reported := map[id]DeleteResult{}
 	for _, d := range out.Deleted {
-		reported[id{d.Key, d.VersionID}] = DeleteResult{Key: d.Key, VersionID: d.VersionID, DeleteMarker: d.DeleteMarker, DeleteMarkerVersionID: d.DeleteMarkerVersionID}
+		reported[id{d.Key, d.VersionID}] = DeleteResult(d)
 	}
 	var deleted []DeleteResult
 	for _, o := range batch {

@@ -184,12 +184,6 @@ type blockReq struct {
 	coalesce int64
 }
 
-// fetch returns the fetch of the block in flight, starting one if there is
-// none.
-func (f *Fetcher) fetch(r blockReq) *call {
-	return f.fetchBlocks([]blockReq{r})[0]
-}
-
 // fetchJob is one coalesced fetch: adjacent blocks of one object version,
 // fetched (after the disk tier) by ranged GETs covering several blocks.
 type fetchJob struct {

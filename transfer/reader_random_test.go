@@ -100,6 +100,7 @@ func TestReaderRandomUsesCachedBlock(t *testing.T) {
 	before := src.gets.Load()
 	_, err = r2.ReadVec(ctx, 5*rndBlock, 100) // random: granules
 	require.NoError(t, err)
+	require.Greater(t, src.gets.Load(), before, "an uncached granule is fetched")
 	before = src.gets.Load()
 	got, err := r2.ReadVec(ctx, rndBlock/2, 100)
 	require.NoError(t, err)

@@ -134,15 +134,3 @@ func (a stats) sub(b stats) stats {
 	}
 	return out
 }
-
-// req returns the request count of op.
-func (a stats) req(op string) int64 { return a[op].Requests }
-
-// total sums all requests.
-func (a stats) total() int64 {
-	var n int64
-	for _, o := range a {
-		n += o.Requests
-	}
-	return n
-}

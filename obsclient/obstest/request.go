@@ -106,13 +106,6 @@ func (rc *reqCtx) hdr(name string) string {
 	return rc.r.Header.Get("x-amz-" + name)
 }
 
-// hasHdr reports whether x-obs-<name> or x-amz-<name> is present.
-func (rc *reqCtx) hasHdr(name string) bool {
-	_, a := rc.r.Header[http.CanonicalHeaderKey("x-obs-"+name)]
-	_, b := rc.r.Header[http.CanonicalHeaderKey("x-amz-"+name)]
-	return a || b
-}
-
 // prefix returns the dialect's header prefix.
 func (rc *reqCtx) prefix() string {
 	if rc.s3 {
