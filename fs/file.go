@@ -17,6 +17,7 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	"github.com/obsfs/obsfs/transfer"
 )
@@ -232,12 +233,12 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 func (h *handle) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, syscall.Errno) {
 	size := h.n.localAttr().Size
 	switch whence {
-	case unixSeekData:
+	case unix.SEEK_DATA:
 		if off >= size {
 			return 0, syscall.ENXIO
 		}
 		return off, 0
-	case unixSeekHole:
+	case unix.SEEK_HOLE:
 		if off > size {
 			return 0, syscall.ENXIO
 		}
@@ -246,14 +247,9 @@ func (h *handle) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, 
 	return 0, syscall.EINVAL
 }
 
-const (
-	unixSeekData = 3
-	unixSeekHole = 4
-)
-
 // Allocate extends the file (mode 0); other modes are not supported.
 func (h *handle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
-	const keepSize = 1 // FALLOC_FL_KEEP_SIZE
+	const keepSize = unix.FALLOC_FL_KEEP_SIZE
 	if mode&^keepSize != 0 {
 		return syscall.EOPNOTSUPP
 	}

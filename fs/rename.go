@@ -16,6 +16,7 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/obsfs/obsfs/obsclient"
 	"github.com/obsfs/obsfs/transfer"
@@ -23,23 +24,18 @@ import (
 
 var _ = (gofs.NodeRenamer)((*node)(nil))
 
-const (
-	renameNoreplace = 1 // RENAME_NOREPLACE
-	renameExchange  = 2 // RENAME_EXCHANGE
-)
-
 func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	f := n.fsys
 	if en := f.checkWritable(); en != 0 {
 		return en
 	}
-	if flags&renameExchange != 0 {
+	if flags&unix.RENAME_EXCHANGE != 0 {
 		return syscall.ENOTSUP
 	}
 	if np, ok := newParent.(*node); n.isControlName(name) || ok && np.isControlName(newName) {
 		return syscall.EPERM // the control directory is not part of the tree
 	}
-	if flags&^uint32(renameNoreplace) != 0 {
+	if flags&^uint32(unix.RENAME_NOREPLACE) != 0 {
 		return syscall.EINVAL
 	}
 	np, ok := newParent.(*node)
@@ -100,7 +96,7 @@ func (f *FS) prepareTarget(ctx context.Context, np *node, newName, to string, sr
 		return false, en
 	}
 	switch {
-	case flags&renameNoreplace != 0:
+	case flags&unix.RENAME_NOREPLACE != 0:
 		return false, syscall.EEXIST
 	case srcDir && !dst.isDir():
 		return false, syscall.ENOTDIR

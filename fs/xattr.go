@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -26,10 +28,8 @@ var (
 )
 
 const (
-	xattrUser    = "user."
-	xattrCreate  = 1 // XATTR_CREATE
-	xattrReplace = 2 // XATTR_REPLACE
-	enoattr      = syscall.ENODATA
+	xattrUser = "user."
+	enoattr   = syscall.Errno(fuse.ENOATTR)
 )
 
 // xattrName maps an xattr name to its metadata name.
@@ -104,10 +104,10 @@ func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 	}
 	return n.updateMeta(ctx, func(a *objAttr) syscall.Errno {
 		_, exists := a.User[name]
-		if flags&xattrCreate != 0 && exists {
+		if flags&unix.XATTR_CREATE != 0 && exists {
 			return syscall.EEXIST
 		}
-		if flags&xattrReplace != 0 && !exists {
+		if flags&unix.XATTR_REPLACE != 0 && !exists {
 			return enoattr
 		}
 		a.User = maps.Clone(a.User)
