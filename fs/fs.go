@@ -114,7 +114,7 @@ func New(b *obsclient.Bucket, o Options) (*FS, error) {
 	defer cancel()
 	info, err := b.Head(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("obsfs: bucket %s: %w", b.Name(), err)
+		return nil, fmt.Errorf("bucket %s: %w", b.Name(), err)
 	}
 	f.pfs = info.FileSystem
 	return f, nil

@@ -232,5 +232,5 @@ func unwrapPath(err error) error {
 
 // credError is a credentials error (exit code exitCredentials).
 func credError(format string, a ...any) error {
-	return &exitError{code: exitCredentials, msg: fmt.Sprintf(format, a...)}
+	return failf(exitCredentials, format, a...)
 }

@@ -46,14 +46,16 @@ const (
 	exitMount       = 8 // the FUSE mount itself failed (/dev/fuse, fusermount3, allow_other)
 )
 
-// exitError is an error that carries its exit code; msg is printed after
-// "obsfs: ".
+// exitError is an error that carries its exit code; its message is printed
+// after "obsfs: ". err keeps the chain of the cause (failf's %w).
 type exitError struct {
 	code int
 	msg  string
+	err  error
 }
 
 func (e *exitError) Error() string { return e.msg }
+func (e *exitError) Unwrap() error { return e.err }
 
 // exitCode returns the code carried by err, exitFailure if none.
 func exitCode(err error) int {
@@ -64,9 +66,10 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
-// failf builds an exitError.
+// failf builds an exitError; a %w verb in format keeps the cause's chain.
 func failf(code int, format string, a ...any) error {
-	return &exitError{code: code, msg: fmt.Sprintf(format, a...)}
+	err := fmt.Errorf(format, a...)
+	return &exitError{code: code, msg: err.Error(), err: errors.Unwrap(err)}
 }
 
 func main() {

@@ -29,11 +29,11 @@ func (m liveMount) Flush(ctx context.Context) error { return m.fsys.Flush(ctx) }
 func mountFS(c *Config, bucket *obsclient.Bucket, sse *obsclient.SSE, log *zap.Logger) (mounted, error) {
 	fsys, err := fs.New(bucket, fsOptions(c, sse, log))
 	if err != nil {
-		return nil, failf(exitFailure, "%s", strings.TrimPrefix(err.Error(), "obsfs: "))
+		return nil, failf(exitFailure, "%w", err)
 	}
 	srv, err := fsys.Mount(c.Mountpoint, mountConfig(c))
 	if err != nil {
-		return nil, failf(exitMount, "cannot mount on %s: %s", c.Mountpoint, strings.TrimPrefix(err.Error(), "obsfs: "))
+		return nil, failf(exitMount, "cannot mount on %s: %w", c.Mountpoint, err)
 	}
 	return liveMount{Server: srv, fsys: fsys}, nil
 }

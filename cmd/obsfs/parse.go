@@ -6,7 +6,6 @@ package main
 // options that mean nothing to obsfs; those are ignored here.
 
 import (
-	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
@@ -204,5 +203,5 @@ func (o *option) argName() string {
 
 // usageError is a command-line error (exit code exitUsage).
 func usageError(format string, a ...any) error {
-	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, a...)}
+	return failf(exitUsage, format, a...)
 }
