@@ -155,7 +155,7 @@ func readCompare(t *testing.T, path string, want []byte) {
 func TestWarmRereadNoGet(t *testing.T) {
 	e := newEnv(t)
 	data := putRandom(t, e, "warm", 11, 3<<20+5)
-	e.mount(Options{CacheSize: 64 << 20, DiskCacheSize: -1})
+	e.mount(Options{CacheSize: 64 << 20, NoDiskCache: true})
 	readCompare(t, e.path("warm"), data)
 	e.f.blocks.Wait()
 	e.resetStats()
@@ -165,7 +165,7 @@ func TestWarmRereadNoGet(t *testing.T) {
 		t.Fatalf("warm re-read: %v", st)
 	}
 	if e.f.disk != nil {
-		t.Fatal("DiskCacheSize < 0 still made a disk cache")
+		t.Fatal("NoDiskCache still made a disk cache")
 	}
 }
 

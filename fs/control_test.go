@@ -421,7 +421,7 @@ func TestObjectObsXattrs(t *testing.T) {
 
 func TestVersionsAndRestoreByCopy(t *testing.T) {
 	e := newEnv(t)
-	e.mount(Options{ControlDir: ".obsfs", StatCacheTTL: -1})
+	e.mount(Options{ControlDir: ".obsfs", NoStatCache: true})
 	if err := writeCtl(e.path(".obsfs/versioning"), "Enabled\n"); err != nil {
 		t.Fatal(err)
 	}

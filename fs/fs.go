@@ -20,7 +20,10 @@ import (
 	"github.com/obsfs/obsfs/transfer"
 )
 
-// Defaults applied by New to zero Options fields.
+// Defaults applied by New to zero Options fields. They are the defaults of
+// the command line too: its options table reads them (cmd/obsfs), so each
+// default lives here once. A zero field always means "the default"; what
+// can be switched off has an explicit switch (NoStatCache, NoDiskCache).
 const (
 	DefaultStatCacheTTL        = 60 * time.Second
 	DefaultMaxStatCacheEntries = 100000
@@ -40,18 +43,20 @@ type Options struct {
 	Umask               uint32 // applied to default modes (files 0666&^umask, dirs 0777&^umask)
 	MountpointMode      uint32 // mode of the root dir; 0 = 0777&^Umask
 	ReadOnly            bool
-	StatCacheTTL        time.Duration // attr/negative/dir cache TTL; 0 = 60s; < 0 disables caching
-	MaxStatCacheEntries int           // per cache; 0 = 100000
-	MultipartSize       int64         // part size and single-PUT threshold; 0 = 8 MiB
-	ParallelCount       int           // concurrent part uploads / copies; 0 = 8
+	StatCacheTTL        time.Duration // attr/negative/dir cache TTL; 0 = DefaultStatCacheTTL
+	NoStatCache         bool          // no attr/negative/dir caching: every lookup asks the server
+	MaxStatCacheEntries int           // per cache; 0 = DefaultMaxStatCacheEntries
+	MultipartSize       int64         // part size and single-PUT threshold; 0 = DefaultMultipartSize
+	ParallelCount       int           // concurrent part uploads / copies; 0 = DefaultParallelCount
 	CacheSize           int64         // memory block cache bytes; 0 = no block cache
 	CacheDir            string        // spool files live here, or in os.TempDir(); and the disk block cache (CacheDir/blocks)
-	DiskCacheSize       int64         // disk block cache bytes when CacheDir is set; 0 = 4 GiB; < 0 disables
+	DiskCacheSize       int64         // disk block cache bytes when CacheDir is set; 0 = DefaultDiskCacheSize
+	NoDiskCache         bool          // no disk block cache even with CacheDir (spool files only)
 	DefaultACL          string
 	StorageClass        string
 	SSE                 *obsclient.SSE
 	ControlDir          string        // hidden control directory at the root ("" = none); see control.go
-	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = 1h
+	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = DefaultPresignExpires
 	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
 	Logger              *zap.Logger
 }
@@ -132,7 +137,7 @@ func newFS(st store, o Options) (*FS, error) {
 	f := &FS{
 		st: st, stats: stats, opts: o, ns: namespace{prefix: prefix}, log: o.Logger,
 		defs:    attrDefaults{UID: o.UID, GID: o.GID, Umask: o.Umask},
-		ttl:     max(o.StatCacheTTL, 0),
+		ttl:     o.StatCacheTTL,
 		inos:    map[string]uint64{"": fuse.FUSE_ROOT_ID},
 		writers: map[*node]struct{}{}, warned: map[string]bool{},
 		sem:  make(chan struct{}, prefetchParallel),
@@ -145,7 +150,7 @@ func newFS(st store, o Options) (*FS, error) {
 			return nil, err
 		}
 	}
-	if o.CacheDir != "" && o.DiskCacheSize > 0 {
+	if o.CacheDir != "" && !o.NoDiskCache {
 		dc, err := cache.OpenDisk(o.CacheDir, o.DiskCacheSize)
 		if err != nil {
 			return nil, err
@@ -160,7 +165,10 @@ func newFS(st store, o Options) (*FS, error) {
 }
 
 func withDefaults(o Options) Options {
-	if o.StatCacheTTL == 0 {
+	switch {
+	case o.NoStatCache:
+		o.StatCacheTTL = 0
+	case o.StatCacheTTL <= 0:
 		o.StatCacheTTL = DefaultStatCacheTTL
 	}
 	if o.MaxStatCacheEntries == 0 {
@@ -172,7 +180,7 @@ func withDefaults(o Options) Options {
 	if o.ParallelCount <= 0 {
 		o.ParallelCount = DefaultParallelCount
 	}
-	if o.DiskCacheSize == 0 {
+	if o.DiskCacheSize <= 0 {
 		o.DiskCacheSize = DefaultDiskCacheSize
 	}
 	if o.MountpointMode == 0 {

@@ -118,9 +118,9 @@ func TestOptionsDefaults(t *testing.T) {
 	if _, err := newFS(nil, Options{Prefix: "a//b"}); err == nil {
 		t.Fatal("bad prefix accepted")
 	}
-	f, _ = newFS(nil, Options{StatCacheTTL: -1})
+	f, _ = newFS(nil, Options{NoStatCache: true, StatCacheTTL: time.Minute})
 	if f.ttl != 0 {
-		t.Fatal("negative TTL does not disable")
+		t.Fatal("NoStatCache does not disable the caches")
 	}
 	if st := f.panicHandler("boom"); st != fuse.EIO {
 		t.Fatalf("panic → %v", st)

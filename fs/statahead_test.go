@@ -274,7 +274,7 @@ func TestLookupListingDisabledWithoutCache(t *testing.T) {
 	for i := range 5 {
 		e.put(fmt.Sprintf("nc/f%d", i), "x", nil)
 	}
-	e.mount(Options{StatCacheTTL: -1})
+	e.mount(Options{NoStatCache: true})
 	ctx := context.Background()
 	if _, err := e.f.stat(ctx, "nc"); err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ const (
 	MaxPartSize     = 5 << 30   // largest part and largest single PUT
 	MaxParts        = 10000     // parts per multipart upload
 	MaxObjectSize   = MaxParts * MaxPartSize
-	DefaultPartSize = 8 << 20 // multipart_size default
+	DefaultPartSize = 16 << 20 // multipart_size default (the CLI reads it)
 )
 
 // partSizeAlign is the granularity part sizes grow by when a file needs

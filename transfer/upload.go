@@ -40,7 +40,7 @@ const cleanupTimeout = 30 * time.Second
 
 // UploaderConfig configures an Uploader. Zero fields take defaults.
 type UploaderConfig struct {
-	PartSize    int64 // multipart_size; default DefaultPartSize (8 MiB)
+	PartSize    int64 // multipart_size; 0 = DefaultPartSize
 	Concurrency int   // parallel_count: parts in flight per commit; default 8
 	Logger      *zap.Logger
 	// StreamMaxInFlight caps the bytes of background parts in flight per

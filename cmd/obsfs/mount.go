@@ -44,17 +44,12 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 		Prefix: c.Prefix, UID: uint32(c.UID), GID: uint32(c.GID),
 		Umask: c.Umask, MountpointMode: 0o777 &^ c.MountpointUmask,
 		ReadOnly:     c.ReadOnly,
-		StatCacheTTL: c.StatCacheTTL, MaxStatCacheEntries: c.MaxStatCacheEntries, TrustListing: c.TrustListing,
+		StatCacheTTL: c.StatCacheTTL, NoStatCache: c.StatCacheTTL == 0,
+		MaxStatCacheEntries: c.MaxStatCacheEntries, TrustListing: c.TrustListing,
 		MultipartSize: c.MultipartSize, ParallelCount: c.ParallelCount,
-		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize,
+		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize, NoDiskCache: c.DiskCacheSize == 0,
 		DefaultACL: c.DefaultACL, StorageClass: c.StorageClass, SSE: sse,
 		ControlDir: c.ControlDir, PresignExpires: c.PresignExpires, Logger: log.Named("fs"),
-	}
-	if c.StatCacheTTL == 0 {
-		o.StatCacheTTL = -1 // fs: 0 means its default, < 0 disables caching
-	}
-	if c.DiskCacheSize == 0 {
-		o.DiskCacheSize = -1 // fs: 0 means its default, < 0 disables the disk cache
 	}
 	return o
 }

@@ -2,11 +2,11 @@ package main
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"go.uber.org/zap"
 
+	"github.com/obsfs/obsfs/fs"
 	"github.com/obsfs/obsfs/obsclient"
 )
 
@@ -20,14 +20,15 @@ func TestFSOptionsMapping(t *testing.T) {
 	assert.Equal(t, uint32(0o027), o.Umask)
 	assert.Equal(t, uint32(0o700), o.MountpointMode)
 	assert.True(t, o.ReadOnly)
-	assert.Equal(t, time.Duration(-1), o.StatCacheTTL, "stat_cache_expire=0 disables caching, which fs spells < 0")
+	assert.True(t, o.NoStatCache, "stat_cache_expire=0 disables caching: fs.Options.NoStatCache")
 	assert.Equal(t, 10, o.MaxStatCacheEntries)
 	assert.Equal(t, int64(32<<20), o.MultipartSize)
 	assert.Equal(t, 4, o.ParallelCount)
 	assert.Equal(t, int64(64<<20), o.CacheSize)
 	assert.Equal(t, "/var/cache/obsfs", o.CacheDir)
-	assert.Equal(t, int64(4<<30), o.DiskCacheSize, "disk_cache_size defaults to 4G")
-	assert.Equal(t, int64(-1), fsOptions(parseOK(t, "bkt", "/mnt", "-o", "url=h,disk_cache_size=0"), sse, zap.NewNop()).DiskCacheSize, "0 disables, which fs spells < 0")
+	assert.Equal(t, int64(fs.DefaultDiskCacheSize), o.DiskCacheSize, "disk_cache_size defaults to fs's")
+	assert.False(t, o.NoDiskCache)
+	assert.True(t, fsOptions(parseOK(t, "bkt", "/mnt", "-o", "url=h,disk_cache_size=0"), sse, zap.NewNop()).NoDiskCache, "disk_cache_size=0 disables: fs.Options.NoDiskCache")
 	assert.Equal(t, "private", o.DefaultACL)
 	assert.Equal(t, "COLD", o.StorageClass)
 	assert.Same(t, sse, o.SSE)
@@ -44,6 +45,7 @@ func TestFSOptionsMapping(t *testing.T) {
 	assert.Equal(t, "obsfs:bkt", mc.FsName)
 	assert.True(t, mc.AllowOther && mc.Debug)
 	assert.Empty(t, mc.ExtraOptions)
-	assert.Equal(t, 60*time.Second, fsOptions(c, nil, zap.NewNop()).StatCacheTTL)
+	assert.Equal(t, fs.DefaultStatCacheTTL, fsOptions(c, nil, zap.NewNop()).StatCacheTTL)
+	assert.False(t, fsOptions(c, nil, zap.NewNop()).NoStatCache)
 	assert.False(t, fsOptions(c, nil, zap.NewNop()).TrustListing, "trust_listing is off by default")
 }

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"github.com/obsfs/obsfs/fs"
 	"github.com/obsfs/obsfs/obsclient/signer"
 )
 
@@ -130,14 +131,14 @@ var options = []option{
 			return checkStorageClass(c.StorageClass)
 		}},
 
-	durOpt("stat_cache_expire", "60s", "how long cached attributes and listings are trusted (seconds or a duration like `1m`; `0` disables)", func(c *Config) *time.Duration { return &c.StatCacheTTL }),
-	intOpt("max_stat_cache_size", 100000, 0, 1<<30, "maximum number of cached attribute entries", func(c *Config) *int { return &c.MaxStatCacheEntries }),
+	durOpt("stat_cache_expire", secondsDef(fs.DefaultStatCacheTTL), "how long cached attributes and listings are trusted (seconds or a duration like `1m`; `0` disables)", func(c *Config) *time.Duration { return &c.StatCacheTTL }),
+	intOpt("max_stat_cache_size", fs.DefaultMaxStatCacheEntries, 0, 1<<30, "maximum number of cached attribute entries", func(c *Config) *int { return &c.MaxStatCacheEntries }),
 	boolOpt("trust_listing", false, "take file types in directory listings from the LIST alone: objects of at most 4 KiB are listed as regular files without a HEAD each, so `find` and `ls` of small files cost no HEADs. Trade-off: a symlink (or FIFO) stored as s3fs-style `mode` metadata then shows as a regular file in d_type, so `find -type l` misses it; `stat`, `lstat` and `readlink` still report it correctly", func(c *Config) *bool { return &c.TrustListing }),
-	sizeOpt("multipart_size", "16M", 5<<20, 5<<30, "part size of multipart uploads (bare number: MiB; grows for very large files)", func(c *Config) *int64 { return &c.MultipartSize }),
-	intOpt("parallel_count", 8, 1, 100, "parallel requests per file for uploads and ranged reads", func(c *Config) *int { return &c.ParallelCount }),
+	sizeOpt("multipart_size", formatSize(fs.DefaultMultipartSize), 5<<20, 5<<30, "part size of multipart uploads (bare number: MiB; grows for very large files)", func(c *Config) *int64 { return &c.MultipartSize }),
+	intOpt("parallel_count", fs.DefaultParallelCount, 1, 100, "parallel requests per file for uploads and ranged reads", func(c *Config) *int { return &c.ParallelCount }),
 	sizeOpt("cache_size", "128M", 1<<20, 1<<40, "memory for the read block cache; the process keeps to about this plus 128 MiB (Go soft memory limit, unless `GOMEMLIMIT` is set) (bare number: MiB)", func(c *Config) *int64 { return &c.CacheSize }),
 	strOpt("use_cache", "", "DIR", "directory for write spool files (default: `$TMPDIR`, else `/tmp`) and, when given, the disk block cache in `DIR/blocks`", func(c *Config) *string { return &c.CacheDir }, nil),
-	sizeOpt("disk_cache_size", "4G", 0, 1<<50, "bound of the disk block cache under `use_cache` (LRU; blocks are kept across remounts while the object's ETag is unchanged; it also leaves the smaller of 1 GiB and 5% of the filesystem free; `0` disables; bare number: MiB)", func(c *Config) *int64 { return &c.DiskCacheSize }),
+	sizeOpt("disk_cache_size", formatSize(fs.DefaultDiskCacheSize), 0, 1<<50, "bound of the disk block cache under `use_cache` (LRU; blocks are kept across remounts while the object's ETag is unchanged; it also leaves the smaller of 1 GiB and 5% of the filesystem free; `0` disables; bare number: MiB)", func(c *Config) *int64 { return &c.DiskCacheSize }),
 
 	durOpt("connect_timeout", "10s", "timeout to connect (TCP + TLS) to the endpoint", func(c *Config) *time.Duration { return &c.ConnectTimeout }),
 	durOpt("readwrite_timeout", "60s", "timeout for a request's response to start", func(c *Config) *time.Duration { return &c.ReadWriteTimeout }),
@@ -153,7 +154,16 @@ var options = []option{
 			return c.LogLevel.UnmarshalText([]byte(v))
 		}},
 	strOpt("control_dir", ".obsfs", "NAME", "name of the hidden control directory at the mount root (bucket settings, versions, uploads, stats; empty disables)", func(c *Config) *string { return &c.ControlDir }, checkControlDir),
-	durOpt("presign_expires", "1h", "lifetime of the presigned URLs the `user.obs.url` xattr hands out", func(c *Config) *time.Duration { return &c.PresignExpires }),
+	durOpt("presign_expires", secondsDef(fs.DefaultPresignExpires), "lifetime of the presigned URLs the `user.obs.url` xattr hands out", func(c *Config) *time.Duration { return &c.PresignExpires }),
+}
+
+// secondsDef writes a default duration in -o syntax: "1h" for whole hours,
+// else seconds ("60s").
+func secondsDef(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	}
+	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 }
 
 // lookupOption finds an option by name.

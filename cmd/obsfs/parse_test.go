@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/obsfs/obsfs/fs"
 	"github.com/obsfs/obsfs/obsclient/signer"
 )
 
@@ -57,7 +58,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, uint32(0o022), c.Umask)
 	assert.Equal(t, uint32(0o022), c.MountpointUmask)
 	assert.Equal(t, 60*time.Second, c.StatCacheTTL)
-	assert.Equal(t, int64(16<<20), c.MultipartSize)
+	assert.Equal(t, int64(fs.DefaultMultipartSize), c.MultipartSize)
 	assert.Equal(t, int64(128<<20), c.CacheSize)
 	assert.Equal(t, 8, c.ParallelCount)
 	assert.Equal(t, 3, c.Retries)
