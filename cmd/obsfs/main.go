@@ -30,8 +30,12 @@ import (
 	"runtime"
 )
 
-// version is set at build time: -ldflags "-X main.version=…".
-var version = "dev"
+// version and commit are set at build time (Makefile):
+// -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
 
 // Exit codes. Every failure before the mount is live prints one line.
 const (
@@ -89,8 +93,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	case actHelpMarkdown:
 		writeMarkdown(stdout)
 		return exitOK
+	case actHelpMan:
+		writeMan(stdout)
+		return exitOK
 	case actVersion:
-		fmt.Fprintf(stdout, "obsfs %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintf(stdout, "obsfs %s (commit %s, %s %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return exitOK
 	}
 	if fd := getenv(daemonEnv); fd != "" {

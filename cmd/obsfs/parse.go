@@ -22,6 +22,7 @@ const (
 	actMount action = iota
 	actHelp
 	actHelpMarkdown
+	actHelpMan
 	actVersion
 )
 
@@ -54,6 +55,8 @@ func parseCommandLine(args []string, getenv func(string) string) (action, *Confi
 	version := fl.Bool("version", false, "version")
 	markdown := fl.Bool("help-markdown", false, "README option table")
 	_ = fl.MarkHidden("help-markdown")
+	manPage := fl.Bool("help-man", false, "man page obsfs(8)")
+	_ = fl.MarkHidden("help-man")
 	if err := fl.Parse(args); err != nil {
 		return 0, nil, usageError("%v (see obsfs --help)", err)
 	}
@@ -62,6 +65,8 @@ func parseCommandLine(args []string, getenv func(string) string) (action, *Confi
 		return actHelp, nil, nil
 	case *markdown:
 		return actHelpMarkdown, nil, nil
+	case *manPage:
+		return actHelpMan, nil, nil
 	case *version:
 		return actVersion, nil, nil
 	}
