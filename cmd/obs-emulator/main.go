@@ -4,10 +4,12 @@
 //	obs-emulator --listen 127.0.0.1:0 --access-key AK --secret-key SK --bucket b1 [--bucket b2] [--root DIR]
 //	             [--region R] [--security-token T] [--fs-bucket NAME] [--domain obs.example.test]
 //	             [--versioned] [--restore-delay 10s] [--owner-id ID] [--any-region] [-v]
+//	             [--latency 20ms] [--bandwidth 100MB]
 //
 // Once ready it prints exactly one line to stdout,
 // "obs-emulator listening on http://127.0.0.1:PORT", and serves until SIGINT
-// or SIGTERM. Stats are at GET /-/stats, fault injection at /-/faults.
+// or SIGTERM. Stats are at GET /-/stats, fault injection at /-/faults, the
+// simulated link (latency, bandwidth; obstest/link.go) at /-/link.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 
 	"github.com/obsfs/obsfs/obsclient/obstest"
@@ -51,6 +54,8 @@ func run(args []string) error {
 	fs.BoolVar(&opts.AnyRegion, "any-region", false, "accept V4 signatures scoped to any region (default: --region only)")
 	fs.BoolVar(&opts.Versioned, "versioned", false, "enable versioning on every bucket at start")
 	fs.DurationVar(&opts.RestoreDelay, "restore-delay", 0, "time a restore of a COLD object takes")
+	fs.DurationVar(&opts.Link.Latency, "latency", 0, "simulated network: added before every request is served (e.g. 20ms)")
+	bandwidth := fs.String("bandwidth", "0", "simulated network: bytes per second per connection and direction (e.g. 100MB; 0 = unlimited)")
 	verbose := fs.BoolP("verbose", "v", false, "log every request to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -58,6 +63,11 @@ func run(args []string) error {
 		}
 		return err
 	}
+	bw, err := humanize.ParseBytes(*bandwidth)
+	if err != nil {
+		return fmt.Errorf("--bandwidth: %v", err)
+	}
+	opts.Link.Bandwidth = int64(bw)
 	if len(opts.Buckets)+len(opts.FSBuckets) == 0 {
 		return errors.New("at least one --bucket or --fs-bucket is required")
 	}
@@ -83,6 +93,7 @@ func serve(addr string, opts obstest.Options) error {
 	if err != nil {
 		return err
 	}
+	ln = srv.WrapListener(ln)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -3,7 +3,6 @@ package obstest
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -159,7 +158,7 @@ func resetConn(w *respWriter) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
+	if tc, ok := conn.(interface{ SetLinger(int) error }); ok { // *net.TCPConn or a paced link
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()

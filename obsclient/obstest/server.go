@@ -35,6 +35,9 @@ type Options struct {
 	Clock   func() time.Time
 	// RestoreDelay is how long a restore of a COLD object takes (0 = done at once).
 	RestoreDelay time.Duration
+	// Link simulates a network: latency per request, bandwidth per
+	// connection (link.go); zero is loopback as it is.
+	Link Link
 	// Logf, when set, receives one line per request.
 	Logf func(format string, args ...any)
 }
@@ -50,6 +53,7 @@ type Server struct {
 	stats   statsRegistry
 	journal journal
 	faults  faultSet
+	link    linkState
 	hs      *httptest.Server
 
 	mu sync.RWMutex
@@ -70,8 +74,7 @@ func New(opts Options) *Server {
 	if err != nil {
 		panic(fmt.Sprintf("obstest: %v", err))
 	}
-	s.hs = httptest.NewServer(s)
-	s.URL = s.hs.URL
+	s.startHTTPTest()
 	return s
 }
 
@@ -82,10 +85,17 @@ func NewTest(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("obstest: %v", err)
 	}
-	s.hs = httptest.NewServer(s)
-	s.URL = s.hs.URL
+	s.startHTTPTest()
 	t.Cleanup(s.Close)
 	return s
+}
+
+// startHTTPTest serves s on a loopback port through the link's pacing.
+func (s *Server) startHTTPTest() {
+	s.hs = httptest.NewUnstartedServer(s)
+	s.hs.Listener = s.WrapListener(s.hs.Listener)
+	s.hs.Start()
+	s.URL = s.hs.URL
 }
 
 // NewUnstarted builds an emulator without listening; serve s.Handler()
@@ -98,6 +108,7 @@ func NewUnstarted(opts Options) (*Server, error) {
 		opts.OwnerID = "0123456789abcdef0123456789abcdef"
 	}
 	s := &Server{opts: opts, buckets: map[string]*bucket{}, clock: opts.Clock, restoreDelay: opts.RestoreDelay}
+	s.link.set(opts.Link)
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -228,6 +239,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveControl(w, r) {
 		return
 	}
+	s.link.delay(r.Context())
 	rc := s.newReqCtx(w, r)
 	defer rc.finish()
 	defer rc.recoverPanic()
@@ -346,6 +358,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) bool {
 		s.serveStats(w, r)
 	case "/-/faults":
 		s.serveFaults(w, r)
+	case "/-/link":
+		s.serveLink(w, r)
 	case "/-/requests":
 		s.serveRequests(w, r)
 	case "/-/health":
