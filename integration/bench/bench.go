@@ -18,6 +18,7 @@ import (
 
 // row is one line of the table.
 type row struct {
+	Mode     string  `json:"mode"` // loopback or link
 	Name     string  `json:"name"`
 	Tool     string  `json:"tool"`
 	Value    float64 `json:"value"`
@@ -147,7 +148,7 @@ func (b *bench) printTable(w io.Writer) {
 }
 
 // writeJSON writes the rows to path ("" = nothing).
-func (b *bench) writeJSON(path string) error {
+func writeJSON(path string, cfg config, rows []row) error {
 	if path == "" {
 		return nil
 	}
@@ -155,7 +156,7 @@ func (b *bench) writeJSON(path string) error {
 		Time   time.Time `json:"time"`
 		Config config    `json:"config"`
 		Rows   []row     `json:"rows"`
-	}{time.Now().UTC(), b.cfg, b.rows}, "", "  ")
+	}{time.Now().UTC(), cfg, rows}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,16 +48,18 @@ func startEmulator(ctx context.Context, cfg config, root string) (*emulator, err
 	bin := filepath.Join(cfg.BinDir, "obs-emulator")
 	if _, err := os.Stat(bin); err != nil || cfg.InProc {
 		s := obstest.New(obstest.Options{AccessKey: benchAccessKey, SecretKey: benchSecretKey,
-			Buckets: []string{benchBucket}, Root: root, Region: benchRegion})
+			Buckets: []string{benchBucket}, Root: root, Region: benchRegion,
+			Link: obstest.Link{Latency: cfg.Latency, Bandwidth: cfg.Bandwidth}})
 		return &emulator{URL: s.URL, Kind: "in-process", close: s.Close}, nil
 	}
-	return startEmulatorBinary(ctx, bin, root)
+	return startEmulatorBinary(ctx, bin, root, "--latency", cfg.Latency.String(), "--bandwidth", strconv.FormatInt(cfg.Bandwidth, 10))
 }
 
 // startEmulatorBinary runs obs-emulator and reads its "listening on" line.
-func startEmulatorBinary(ctx context.Context, bin, root string) (*emulator, error) {
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--access-key", benchAccessKey,
-		"--secret-key", benchSecretKey, "--bucket", benchBucket, "--root", root, "--region", benchRegion)
+func startEmulatorBinary(ctx context.Context, bin, root string, extra ...string) (*emulator, error) {
+	args := append([]string{"--listen", "127.0.0.1:0", "--access-key", benchAccessKey,
+		"--secret-key", benchSecretKey, "--bucket", benchBucket, "--root", root, "--region", benchRegion}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // no orphan if the bench dies
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -3,7 +3,14 @@
 // $BENCH_OUT when set). It is a program, not a test: numbers are reported,
 // never asserted.
 //
-//	go run ./integration/bench [-size 1GiB] [-files 10000] [-quick]
+//	go run ./integration/bench [-size 1GiB] [-files 10000] [-quick] [-modes loopback,link]
+//
+// Two modes, each a whole run with its own emulator: "loopback" as the
+// machine gives it (microseconds per request, CPU-bound), and "link", where
+// the emulator adds -latency to every request and paces every connection to
+// -bandwidth (default 20 ms and 100 MB/s, a real region's round trip and
+// per-connection rate), with smaller sizes (-link-size, -link-files,
+// -link-small) since every request costs a round trip for every mounter.
 //
 // The emulator (bin/obs-emulator, or in-process when the binary is missing)
 // keeps object bodies on local disk (--root). Objects are created with
@@ -24,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,6 +54,13 @@ type config struct {
 	Tools      string        // comma list: obsfs,s3fs,rclone-off,rclone-writes
 	WorkDir    string        // emulator root, mountpoints, cache dirs
 	InProc     bool          // in-process emulator even when the binary exists
+	Mode       string        // "loopback" or "link" (set per run)
+	Latency    time.Duration // link: per request
+	Bandwidth  int64         // link: bytes/s per connection and direction
+	Modes      string        // comma list of modes to run
+	LinkSize   int64         // link mode: big object
+	LinkFiles  int           // link mode: -files
+	LinkSmall  int           // link mode: small files (create, tar, rsync)
 }
 
 func main() {
@@ -76,8 +91,29 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.Tools, "tools", "obsfs,s3fs,rclone-off,rclone-writes", "mounters to measure (those not installed are skipped)")
 	fs.StringVar(&cfg.WorkDir, "workdir", "", "scratch directory on local disk (default: a new one under $TMPDIR)")
 	fs.BoolVar(&cfg.InProc, "inproc", false, "run the emulator in this process instead of bin/obs-emulator")
+	fs.StringVar(&cfg.Modes, "modes", "loopback,link", "modes to run: loopback (as is), link (latency and bandwidth added)")
+	fs.DurationVar(&cfg.Latency, "latency", 20*time.Millisecond, "link mode: latency added to every request")
+	bw := fs.String("bandwidth", "100MB", "link mode: bytes per second per connection and direction")
+	linkSize := fs.String("link-size", "256MiB", "link mode: size of the big object")
+	fs.IntVar(&cfg.LinkFiles, "link-files", 1000, "link mode: -files")
+	fs.IntVar(&cfg.LinkSmall, "link-small", 200, "link mode: small files created, extracted and rsynced")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	for _, v := range []struct {
+		s   string
+		dst *int64
+	}{{*bw, &cfg.Bandwidth}, {*linkSize, &cfg.LinkSize}} {
+		n, err := humanize.ParseBytes(v.s)
+		if err != nil {
+			return cfg, err
+		}
+		*v.dst = int64(n)
+	}
+	for _, m := range strings.Split(cfg.Modes, ",") {
+		if m != "loopback" && m != "link" {
+			return cfg, fmt.Errorf("-modes: unknown mode %q (loopback, link)", m)
+		}
 	}
 	n, err := humanize.ParseBytes(*size)
 	if err != nil {
@@ -109,6 +145,15 @@ func applyQuick(cfg *config, fs *flag.FlagSet) {
 	if !set["rand-time"] {
 		cfg.RandTime = 3 * time.Second
 	}
+	if !set["link-size"] {
+		cfg.LinkSize = min(cfg.LinkSize, 32<<20)
+	}
+	if !set["link-files"] {
+		cfg.LinkFiles = min(cfg.LinkFiles, 200)
+	}
+	if !set["link-small"] {
+		cfg.LinkSmall = min(cfg.LinkSmall, 50)
+	}
 	cfg.Dirs = min(cfg.Dirs, max(1, cfg.Files/10))
 	cfg.StatFiles = min(cfg.StatFiles, max(1, cfg.Files/5))
 	cfg.SmallFiles = min(cfg.SmallFiles, max(1, cfg.Files/5))
@@ -139,13 +184,48 @@ func defaultBinDir() string {
 	}
 }
 
-// run performs the whole benchmark and prints the table.
+// run performs the benchmark in each mode and prints a table per mode.
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	work := cfg.WorkDir
-	if work == "" {
-		d, err := os.MkdirTemp("", "obsfs-bench-")
+	var all []row
+	for _, mode := range strings.Split(cfg.Modes, ",") {
+		mc := cfg.forMode(mode)
+		rows, err := runMode(ctx, mc, out)
+		all = append(all, rows...)
 		if err != nil {
 			return err
+		}
+		fmt.Fprintln(out)
+	}
+	lastRows = all
+	return writeJSON(os.Getenv("BENCH_OUT"), cfg, all)
+}
+
+// forMode is the configuration of one mode's run.
+func (c config) forMode(mode string) config {
+	c.Mode = mode
+	if mode != "link" {
+		c.Latency, c.Bandwidth = 0, 0
+		return c
+	}
+	c.Size, c.Files = c.LinkSize, c.LinkFiles
+	c.Dirs = min(c.Dirs, max(1, c.Files/10))
+	c.StatFiles = min(c.StatFiles, c.Files)
+	c.SmallFiles = c.LinkSmall
+	return c
+}
+
+// runMode performs one mode's benchmark and prints its table.
+func runMode(ctx context.Context, cfg config, out io.Writer) ([]row, error) {
+	work := cfg.WorkDir
+	if work != "" {
+		work = filepath.Join(work, cfg.Mode) // each mode its own emulator root and trees
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			return nil, err
+		}
+	} else {
+		d, err := os.MkdirTemp("", "obsfs-bench-")
+		if err != nil {
+			return nil, err
 		}
 		defer func() {
 			if err := os.RemoveAll(d); err != nil {
@@ -156,17 +236,23 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	emu, err := startEmulator(ctx, cfg, filepath.Join(work, "emulator"))
 	if err != nil {
-		return fmt.Errorf("emulator: %w", err)
+		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	defer emu.Close()
-	fmt.Fprintf(out, "obsfs bench: size %s, files %d in %d dirs, emulator %s (%s)\n",
-		humanize.IBytes(uint64(cfg.Size)), cfg.Files, cfg.Dirs, emu.URL, emu.Kind)
+	link := "loopback as is"
+	if cfg.Mode == "link" {
+		link = fmt.Sprintf("link: %v per request, %s/s per connection", cfg.Latency, humanize.Bytes(uint64(cfg.Bandwidth)))
+	}
+	fmt.Fprintf(out, "obsfs bench [%s]: size %s, files %d in %d dirs, small files %d, emulator %s (%s)\n",
+		link, humanize.IBytes(uint64(cfg.Size)), cfg.Files, cfg.Dirs, cfg.SmallFiles, emu.URL, emu.Kind)
 
 	b := &bench{cfg: cfg, emu: emu, work: work, ctx: ctx, out: out}
 	b.runAll()
+	for i := range b.rows {
+		b.rows[i].Mode = cfg.Mode
+	}
 	b.printTable(out)
-	lastRows = b.rows
-	return b.writeJSON(os.Getenv("BENCH_OUT"))
+	return b.rows, nil
 }
 
 // lastRows are the rows of the last run (for the smoke test).

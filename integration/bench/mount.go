@@ -181,6 +181,35 @@ func (mt *mount) PeakRSS() (int64, error) {
 	return 0, errors.New("no VmHWM in /proc/PID/status")
 }
 
+// CPU is the user+system CPU time the mount process has used so far
+// (/proc/PID/stat utime+stime); 0 when it cannot be read.
+func (mt *mount) CPU() time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", mt.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from the ')'.
+	i := bytes.LastIndexByte(data, ')')
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
+
+// cpuPerGiB renders the mount process's CPU time per GiB moved.
+func cpuPerGiB(cpu time.Duration, n int64) string {
+	if cpu <= 0 || n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("mount CPU %.2f s/GiB", cpu.Seconds()/(float64(n)/(1<<30)))
+}
+
 // Unmount unmounts and waits for the process (killing it after 60s).
 func (mt *mount) Unmount() error {
 	var err error

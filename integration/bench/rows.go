@@ -38,6 +38,9 @@ func (b *bench) mountRows(m mounter) {
 	b.withMount(m, "seq write", b.seqWriteRow)
 	b.withMount(m, "small files", b.smallCreateRow)
 	b.withMount(m, "small files read back", b.smallReadRow)
+	b.withMount(m, "tar x", b.tarRow)
+	b.withMount(m, "rsync -a", b.rsyncRow)
+	b.withMount(m, "echo overwrite", b.overwriteRow)
 	b.withMount(m, "append", b.appendRow)
 	b.withMount(m, "edit", b.editRow) // last: it changes the big object
 }
@@ -90,6 +93,7 @@ func (b *bench) seqReadRows(m mounter, mt *mount) error {
 	p := filepath.Join(mt.Dir, bigKey)
 	for _, pass := range []string{"cold", "warm"} {
 		var n int64
+		cpu0 := mt.CPU()
 		d, st, err := b.measure(func() (err error) { n, err = readAll(p); return err })
 		if err != nil {
 			return fmt.Errorf("%s read: %w", pass, err)
@@ -97,7 +101,8 @@ func (b *bench) seqReadRows(m mounter, mt *mount) error {
 		if n != b.cfg.Size {
 			return fmt.Errorf("%s read returned %d bytes, want %d", pass, n, b.cfg.Size)
 		}
-		r := row{Name: "seq read " + pass, Tool: m.Name, Value: mibps(n, d), Unit: "MiB/s", Requests: fmtRequests(st)}
+		r := row{Name: "seq read " + pass, Tool: m.Name, Value: mibps(n, d), Unit: "MiB/s", Requests: fmtRequests(st),
+			Note: cpuPerGiB(mt.CPU()-cpu0, n)}
 		b.ratio(&r, "read")
 		b.add(r)
 	}
@@ -212,6 +217,7 @@ func (b *bench) seqWriteRow(m mounter, mt *mount) error {
 	p := filepath.Join(mt.Dir, "write-"+m.Name+".bin")
 	defer os.Remove(p)
 	stopDisk := samplePeak(func() int64 { return openFileBytes(mt.cmd.Process.Pid) })
+	cpu0 := mt.CPU()
 	d, st, err := b.measure(func() error {
 		f, err := os.Create(p)
 		if err != nil {
@@ -230,9 +236,10 @@ func (b *bench) seqWriteRow(m mounter, mt *mount) error {
 	if err != nil {
 		return err
 	}
-	r := row{Name: "seq write (incl. close)", Tool: m.Name, Value: mibps(b.cfg.Size, d), Unit: "MiB/s", Requests: fmtRequests(st)}
+	r := row{Name: "seq write (incl. close)", Tool: m.Name, Value: mibps(b.cfg.Size, d), Unit: "MiB/s", Requests: fmtRequests(st),
+		Note: cpuPerGiB(mt.CPU()-cpu0, b.cfg.Size)}
 	if m.Name == "rclone-writes" {
-		r.Note = "uploads after close (async)"
+		r.Note += "; uploads after close (async)"
 	}
 	b.ratio(&r, "write")
 	b.add(r)
