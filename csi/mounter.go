@@ -208,11 +208,13 @@ func unescapeMountinfo(s string) string {
 	return b.String()
 }
 
-// deadMount reports whether dir is a FUSE mount whose server is gone.
+// deadMount reports whether dir is a FUSE mount whose server is gone:
+// ENOTCONN once the connection is torn down, ECONNABORTED while the kernel
+// still holds it aborted.
 func deadMount(dir string) bool {
 	var st syscall.Stat_t
 	err := syscall.Stat(dir, &st)
-	return errors.Is(err, syscall.ENOTCONN)
+	return errors.Is(err, syscall.ENOTCONN) || errors.Is(err, syscall.ECONNABORTED)
 }
 
 // servingPIDs are the obsfs processes whose command line names dir as

@@ -225,7 +225,7 @@ func (d *Driver) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVolumeS
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(path, &st); err != nil {
-		if errors.Is(err, syscall.ENOTCONN) {
+		if errors.Is(err, syscall.ENOTCONN) || errors.Is(err, syscall.ECONNABORTED) {
 			return nil, status.Errorf(codes.FailedPrecondition, "the obsfs process serving %s is gone (transport endpoint not connected); republish the volume", path)
 		}
 		return nil, status.Errorf(codes.Internal, "statfs %s: %v", path, err)
