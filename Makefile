@@ -1,6 +1,6 @@
 # obsfs — see README.md.
 #
-#   make build     bin/obsfs and bin/obs-emulator
+#   make build     bin/obsfs, bin/obs-emulator and bin/obsfs-csi (the Kubernetes CSI driver)
 #   make test      all tests (root, /dev/fuse and fuse3 for the mount tests; .ci/run sets them up)
 #   make demo      mount a local emulated bucket and tour it (KEEP=1 leaves it mounted)
 #   make bench     benchmark programs (integration/bench)
@@ -36,6 +36,7 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/obsfs ./cmd/obsfs
 	$(GO) build -o bin/obs-emulator ./cmd/obs-emulator
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/obsfs-csi ./cmd/obsfs-csi
 
 # The integration tests run the binaries in bin/, so build first.
 test: build

@@ -96,7 +96,7 @@ func binaries() (dir string, cleanup func(), err error) {
 		return "", nop, err
 	}
 	cleanup = func() { _ = os.RemoveAll(tmp) }
-	cmd := exec.Command("go", "build", "-o", tmp+string(filepath.Separator), "./cmd/obsfs", "./cmd/obs-emulator")
+	cmd := exec.Command("go", "build", "-o", tmp+string(filepath.Separator), "./cmd/obsfs", "./cmd/obs-emulator", "./cmd/obsfs-csi")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		cleanup()
@@ -125,7 +125,7 @@ func moduleRoot() (string, error) {
 // newer than every Go source, go.mod and go.sum of the module.
 func binsFresh(root, bin string) bool {
 	oldest := time.Time{}
-	for _, name := range []string{"obsfs", "obs-emulator"} {
+	for _, name := range []string{"obsfs", "obs-emulator", "obsfs-csi"} {
 		fi, err := os.Stat(filepath.Join(bin, name))
 		if err != nil {
 			return false
