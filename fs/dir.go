@@ -234,6 +234,8 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 		return en
 	}
 	key := f.ns.fileKey(p)
+	// A commit in flight (or due at release) must not resurrect the file.
+	defer n.localChild(name).holdCommits()()
 	if !n.pendingChild(name) {
 		n.keepParent(ctx)
 		if err := f.deleteIfPresent(ctx, key); err != nil {
@@ -314,11 +316,13 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 	return nil, syscall.ENOTSUP
 }
 
-// Mknod: only regular files (as an empty object); no devices, FIFOs or
-// sockets.
+// Mknod creates a regular file, FIFO, socket (bind(2) of a unix socket)
+// or device as an empty object whose mode carries the type, and rdev the
+// device number (s3fs's form). The kernel serves FIFO, socket and device
+// I/O itself; the kernel checks CAP_MKNOD for devices.
 func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if mode&syscall.S_IFMT != syscall.S_IFREG {
-		return nil, syscall.ENOTSUP
+	if t := mode & syscall.S_IFMT; t != syscall.S_IFREG && !isSpecialType(t) {
+		return nil, syscall.EINVAL
 	}
 	f := n.fsys
 	p, en := n.writableChild(name)
@@ -327,6 +331,9 @@ func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 	}
 	key := f.ns.fileKey(p)
 	a := f.newAttr(ctx, mode)
+	if isDevice(mode & syscall.S_IFMT) {
+		a.Rdev = dev
+	}
 	res, err := f.st.PutObject(ctx, key, emptyBody(), 0, f.writeOptions(a))
 	if err != nil {
 		return nil, f.errno("mknod", key, err)

@@ -32,6 +32,7 @@ type node struct {
 	writers int         // open handles that may write (a subset of opens)
 	target  string      // symlink target, once read
 	cached  string      // ETag of the data the kernel may hold in its page cache
+	moving  *moveTarget // a rename go-fuse has yet to apply (write.go)
 }
 
 var (
@@ -206,6 +207,7 @@ func (f *FS) fillAttr(n *node, a objAttr, out *fuse.Attr) {
 	out.Mode = n.Mode()&syscall.S_IFMT | a.Mode&07777
 	out.Size = a.Size
 	out.Uid, out.Gid = a.UID, a.GID
+	out.Rdev = a.Rdev
 	out.Nlink = 1
 	if n.IsDir() {
 		out.Nlink = 2

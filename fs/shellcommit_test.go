@@ -1,0 +1,170 @@
+package fs
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/obsfs/obsfs/obsclient/obstest"
+)
+
+// waitBody polls until key holds want (a commit at RELEASE lands just after
+// close(2) returns) and fails after a generous deadline.
+func (e *env) waitBody(key, want string) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, ok := e.body(key); ok && b == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b, ok := e.body(key)
+			e.t.Fatalf("%s = %q (present %v), want %q", key, b, ok, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// writeRequests counts the requests that change an object.
+func writeRequests(st obstest.Stats) map[string]int64 {
+	out := map[string]int64{}
+	for _, op := range []string{"PutObject", "AppendObject", "CopyObject", "InitiateMultipartUpload", "SetObjectMetadata", "DeleteObject"} {
+		if n := st[op].Requests; n > 0 {
+			out[op] = n
+		}
+	}
+	return out
+}
+
+// TestShellOverwriteOneCommit: bash and dash open the target, dup2 it onto
+// stdout and close the original before writing, so the first FLUSH reaches
+// an empty file. Each form is one PUT of the final content and one version,
+// new file or overwrite; a redirection that wrote data is committed when the
+// shell returns (the close of the written descriptor waits for the commit).
+func TestShellOverwriteOneCommit(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetVersioning(e.bucket, "Enabled")
+	e.mount(Options{})
+	src := t.TempDir() + "/src"
+	if err := os.WriteFile(src, []byte("from cat\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	forms := []struct{ name, cmd, want string }{
+		{"echo", `echo x > "$F"`, "x\n"},
+		{"printf", `printf '%s\n' a b > "$F"`, "a\nb\n"},
+		{"cmd", `cat "$SRC" > "$F"`, "from cat\n"},
+		{"colon", `: > "$F"`, ""},
+	}
+	for _, sh := range []string{"bash", "dash"} {
+		if _, err := exec.LookPath(sh); err != nil {
+			t.Logf("no %s", sh)
+			continue
+		}
+		for _, fm := range forms {
+			for _, existing := range []bool{false, true} {
+				key := fmt.Sprintf("%s-%s-%v", sh, fm.name, existing)
+				if existing {
+					e.put(key, "old content\n", nil)
+				}
+				before := len(e.srv.Versions(e.bucket, key))
+				e.resetStats()
+				cmd := exec.Command(sh, "-c", fm.cmd)
+				cmd.Env = append(os.Environ(), "F="+e.path(key), "SRC="+src)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("%s -c %s: %v\n%s", sh, fm.cmd, err, out)
+				}
+				if fm.want != "" {
+					// Written data: committed before the shell went on.
+					if b, ok := e.body(key); !ok || b != fm.want {
+						t.Errorf("%s: right after the shell returned the object is %q (present %v), want %q", key, b, ok, fm.want)
+					}
+				}
+				e.waitBody(key, fm.want)
+				st := e.settled()
+				w := writeRequests(st)
+				if w["PutObject"] != 1 || len(w) != 1 {
+					t.Errorf("%s: write requests %v, want exactly one PutObject (all: %v)", key, w, st)
+				}
+				if v := len(e.srv.Versions(e.bucket, key)) - before; v != 1 {
+					t.Errorf("%s: %d new versions, want 1", key, v)
+				}
+			}
+		}
+	}
+}
+
+// TestDupCloseBeforeWrite is the shells' pattern in raw system calls:
+// the close of the original descriptor (nothing written through it yet)
+// does not commit the empty file; the close of the duplicate that wrote
+// returns after the commit; fsync of it too.
+func TestDupCloseBeforeWrite(t *testing.T) {
+	e := newEnv(t)
+	e.mount(Options{})
+	for _, useFsync := range []bool{false, true} {
+		key := fmt.Sprintf("dup-%v", useFsync)
+		e.resetStats()
+		fd, err := syscall.Open(e.path(key), syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dup, err := syscall.Dup(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Close(fd); err != nil {
+			t.Fatalf("close original: %v", err)
+		}
+		if _, ok := e.srv.Object(e.bucket, key); ok {
+			t.Errorf("%s: closing the unwritten original committed the empty file", key)
+		}
+		if _, err := syscall.Write(dup, []byte("payload")); err != nil {
+			t.Fatal(err)
+		}
+		if useFsync {
+			if err := syscall.Fsync(dup); err != nil {
+				t.Fatal(err)
+			}
+			if b, ok := e.body(key); !ok || b != "payload" {
+				t.Errorf("%s: after fsync the object is %q (present %v)", key, b, ok)
+			}
+		}
+		if err := syscall.Close(dup); err != nil {
+			t.Fatalf("close duplicate: %v", err)
+		}
+		if b, ok := e.body(key); !ok || b != "payload" {
+			t.Errorf("%s: after close the object is %q (present %v)", key, b, ok)
+		}
+		if n := e.settled()["PutObject"].Requests; n != 1 {
+			t.Errorf("%s: %d PUTs, want 1", key, n)
+		}
+	}
+	// Opened with O_TRUNC and closed without a write: the empty object is
+	// committed at release (the kernel sends it right after close returns).
+	e.put("trunc", "old", nil)
+	fd, err := syscall.Open(e.path("trunc"), syscall.O_WRONLY|syscall.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Close(fd); err != nil {
+		t.Fatal(err)
+	}
+	e.waitBody("trunc", "")
+	// ftruncate through the descriptor is a write: close commits it.
+	e.put("ftrunc", "old", nil)
+	fd, err = syscall.Open(e.path("ftrunc"), syscall.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Ftruncate(fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Close(fd); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := e.body("ftrunc"); !ok || b != "o" {
+		t.Errorf("after ftruncate+close the object is %q (present %v), want %q", b, ok, "o")
+	}
+}
