@@ -56,6 +56,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		return nil, f.errno("mkdir", dk, err)
 	}
 	f.created(p, dk, a)
+	n.touchDir()
 	ch := n.child(ctx, name, p, a)
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, 0
@@ -113,6 +114,7 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 		return f.errno("rmdir", dk, err)
 	}
 	f.removed(n, name, p, true)
+	n.touchDir()
 	return 0
 }
 
@@ -221,6 +223,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	ch.writers++
 	ch.mu.Unlock()
 	f.invalidate(f.ns.fileKey(p))
+	n.touchDir()
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, &handle{n: ch, write: true}, 0, 0
 }
@@ -243,6 +246,7 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 		}
 	}
 	f.removed(n, name, p, false)
+	n.touchDir()
 	return 0
 }
 
@@ -278,6 +282,7 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	ch.mu.Lock()
 	ch.target = target
 	ch.mu.Unlock()
+	n.touchDir()
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, 0
 }
@@ -341,6 +346,7 @@ func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 	a.ETag = res.ETag
 	f.forgetIno(p, false)
 	f.created(p, key, a)
+	n.touchDir()
 	ch := n.child(ctx, name, p, a)
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, 0

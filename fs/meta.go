@@ -41,6 +41,9 @@ func (n *node) setMeta(ctx context.Context, in *fuse.SetAttrIn) syscall.Errno {
 		}
 		if hasM {
 			a.Mtime = mtime
+			n.mu.Lock()
+			n.touched = time.Time{} // an explicit time wins (tar, cp -a, rsync)
+			n.mu.Unlock()
 		}
 		return 0
 	})

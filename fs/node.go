@@ -33,6 +33,9 @@ type node struct {
 	target  string      // symlink target, once read
 	cached  string      // ETag of the data the kernel may hold in its page cache
 	moving  *moveTarget // a rename go-fuse has yet to apply (write.go)
+	// touched: when an entry of this directory was last created, removed
+	// or renamed here; its mtime and ctime are at least that (dirtimes.go).
+	touched time.Time
 }
 
 var (
@@ -159,6 +162,7 @@ func (n *node) setAttr(a objAttr) {
 		return
 	}
 	a.Mode = n.Mode()&syscall.S_IFMT | a.Mode&07777
+	a = withTouched(a, n.touched)
 	n.attr, n.attrAt = a, time.Now()
 }
 
@@ -210,7 +214,7 @@ func (f *FS) fillAttr(n *node, a objAttr, out *fuse.Attr) {
 	out.Rdev = a.Rdev
 	out.Nlink = 1
 	if n.IsDir() {
-		out.Nlink = 2
+		out.Nlink = f.dirLinks(n)
 		out.Size = 4096
 	}
 	n.mu.Lock()

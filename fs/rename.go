@@ -76,6 +76,8 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 		return en
 	}
 	f.renamed(np, newName, from, to, src.isDir())
+	n.touchDir()
+	np.touchDir()
 	return 0
 }
 
