@@ -168,3 +168,43 @@ func TestDupCloseBeforeWrite(t *testing.T) {
 		t.Errorf("after ftruncate+close the object is %q (present %v), want %q", b, ok, "o")
 	}
 }
+
+// TestMetaAfterDeferredCommit: `cp -a` of an empty file closes it (the
+// commit is left to the release, which runs concurrently) and sets its
+// times and mode right after; none of it may be lost to the commit.
+func TestMetaAfterDeferredCommit(t *testing.T) {
+	e := newEnv(t)
+	e.mount(Options{})
+	old := time.Unix(1000000000, 0)
+	const n = 20
+	for i := range n {
+		p := e.path(fmt.Sprintf("e%02d", i))
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		e.waitBody(fmt.Sprintf("e%02d", i), "")
+	}
+	e.settled()
+	e.remount(Options{})
+	for i := range n {
+		fi, err := os.Stat(e.path(fmt.Sprintf("e%02d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.ModTime().Equal(old) || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s after remount: mtime %v mode %v, want %v 0600", fi.Name(), fi.ModTime(), fi.Mode(), old)
+		}
+	}
+}
