@@ -208,3 +208,49 @@ func TestMetaAfterDeferredCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferredCommitRenameUnlink: a file created and closed unwritten is
+// committed at its release, which races with what the program does next:
+// a rename must leave the object under the new name only, an unlink must
+// leave none (posixtest OpenSymlinkRace's shuffler does the first).
+func TestDeferredCommitRenameUnlink(t *testing.T) {
+	e := newEnv(t)
+	e.mount(Options{})
+	const n = 300
+	want := map[string]bool{}
+	for i := range n {
+		tmp, dst, gone := e.path(fmt.Sprintf("tmp%03d", i)), fmt.Sprintf("dst%03d", i), e.path(fmt.Sprintf("gone%03d", i))
+		for _, p := range []string{tmp, gone} {
+			f, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Rename(tmp, e.path(dst)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(gone); err != nil {
+			t.Fatal(err)
+		}
+		want[dst] = true
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		e.settled()
+		keys := e.srv.Keys(e.bucket, "")
+		ok := len(keys) == len(want)
+		for _, k := range keys {
+			ok = ok && want[k]
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keys %v, want exactly the %d renamed files", keys, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

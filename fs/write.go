@@ -273,8 +273,12 @@ func (n *node) awaitMove() {
 		return
 	}
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		if name, p := n.Parent(); p == m.parent && name == m.name {
-			break
+		name, p := n.Parent()
+		n.mu.Lock()
+		gone := n.deleted
+		n.mu.Unlock()
+		if p == m.parent && name == m.name || p == nil || gone {
+			break // moved; or removed since, and then nothing is committed
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
