@@ -254,3 +254,57 @@ func TestDeferredCommitRenameUnlink(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDeferFlushDecision: a flush skips the commit only for a handle that
+// wrote nothing while the file holds what create/O_TRUNC left.
+func TestDeferFlushDecision(t *testing.T) {
+	f := testFS(t)
+	for _, tc := range []struct {
+		name                              string
+		hasW, dirty, emptied, wrote, gone bool
+		want                              bool
+	}{
+		{"created or truncated, unwritten", true, true, true, false, false, true},
+		{"written through this handle", true, true, true, true, false, false},
+		{"data written since (by anyone)", true, true, false, false, false, false},
+		{"already committed", true, false, true, false, false, false},
+		{"no local data", false, false, false, false, false, false},
+		{"unlinked", true, true, true, false, true, false},
+	} {
+		n := &node{fsys: f, deleted: tc.gone}
+		if tc.hasW {
+			n.w = &writeState{dirty: tc.dirty, emptied: tc.emptied}
+		}
+		h := &handle{n: n, write: true, wrote: tc.wrote}
+		if got := h.deferFlush(); got != tc.want || h.deferred != tc.want {
+			t.Errorf("%s: deferFlush = %v (deferred %v), want %v", tc.name, got, h.deferred, tc.want)
+		}
+	}
+	// touchData keeps emptied only while the file stays empty.
+	n := &node{fsys: f}
+	w := &writeState{emptied: true}
+	n.touchData(w, 0)
+	if !w.emptied {
+		t.Error("a truncate to 0 cleared emptied")
+	}
+	n.touchData(w, 1)
+	if w.emptied {
+		t.Error("a write kept emptied")
+	}
+}
+
+// TestWithTouched: entry changes only ever move a directory's times
+// forward.
+func TestWithTouched(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a := objAttr{Mtime: t0, Ctime: t0}
+	if b := withTouched(a, t0.Add(time.Second)); !b.Mtime.Equal(t0.Add(time.Second)) || !b.Ctime.Equal(t0.Add(time.Second)) {
+		t.Errorf("later touch: %v %v", b.Mtime, b.Ctime)
+	}
+	if b := withTouched(a, t0.Add(-time.Second)); !b.Mtime.Equal(t0) || !b.Ctime.Equal(t0) {
+		t.Errorf("earlier touch moved times back: %v %v", b.Mtime, b.Ctime)
+	}
+	if b := withTouched(a, time.Time{}); !b.Mtime.Equal(t0) {
+		t.Errorf("no touch changed mtime: %v", b.Mtime)
+	}
+}
