@@ -11,11 +11,14 @@ package fs
 //	gid    decimal
 //	mtime  decimal seconds since the epoch, optional fraction ("1700000000.5")
 //	ctime, atime  same form, optional
+//	rdev   decimal device number of a character or block device (the
+//	       kernel's encoding, as st_rdev); s3fs ignores it
 //
 // An object without them gets the mount's defaults: uid/gid options,
 // 0666&^umask for files, 0777&^umask for directories, and LastModified as
 // mtime. A symlink is an object whose body is the target and whose mode has
-// S_IFLNK.
+// S_IFLNK. FIFOs, sockets and devices are empty objects whose mode carries
+// S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK (as s3fs stores them).
 
 import (
 	"strconv"
@@ -34,9 +37,10 @@ const (
 	metaMtime = "mtime"
 	metaCtime = "ctime"
 	metaAtime = "atime"
+	metaRdev  = "rdev"
 )
 
-var posixKeys = map[string]bool{metaMode: true, metaUID: true, metaGID: true, metaMtime: true, metaCtime: true, metaAtime: true}
+var posixKeys = map[string]bool{metaMode: true, metaUID: true, metaGID: true, metaMtime: true, metaCtime: true, metaAtime: true, metaRdev: true}
 
 // isPosixKey reports whether a metadata name holds a POSIX attribute.
 func isPosixKey(name string) bool { return posixKeys[strings.ToLower(name)] }
@@ -46,6 +50,7 @@ type objAttr struct {
 	Mode                uint32 // st_mode with type bits
 	UID, GID            uint32
 	Size                uint64
+	Rdev                uint32 // device number of a character or block device
 	Mtime, Ctime, Atime time.Time
 	ETag                string
 	ContentType         string // kept across metadata rewrites
@@ -126,6 +131,10 @@ func applyPosixKey(a *objAttr, k, v string, dir bool) {
 		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil {
 			a.GID = uint32(n)
 		}
+	case metaRdev:
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil {
+			a.Rdev = uint32(n)
+		}
 	case metaMtime, metaCtime, metaAtime:
 		t, ok := parseTime(v)
 		if !ok {
@@ -143,18 +152,31 @@ func applyPosixKey(a *objAttr, k, v string, dir bool) {
 }
 
 // fixType keeps the permission bits of m and chooses the type: a directory
-// key is always a directory; otherwise a symlink if m says so, else regular.
+// key is always a directory; otherwise the type m names if it is a symlink,
+// FIFO, socket or device, else regular.
 func fixType(m, def uint32, dir bool) uint32 {
 	perm := m & 07777
-	switch {
+	switch t := m & syscall.S_IFMT; {
 	case dir:
 		return syscall.S_IFDIR | perm
-	case m&syscall.S_IFMT == syscall.S_IFLNK:
-		return syscall.S_IFLNK | perm
+	case t == syscall.S_IFLNK || isSpecialType(t):
+		return t | perm
 	default:
 		return syscall.S_IFREG | perm
 	}
 }
+
+// isSpecialType reports a FIFO, socket or device type (st_mode&S_IFMT).
+func isSpecialType(t uint32) bool {
+	switch t {
+	case syscall.S_IFIFO, syscall.S_IFSOCK, syscall.S_IFCHR, syscall.S_IFBLK:
+		return true
+	}
+	return false
+}
+
+// isDevice reports a character or block device type.
+func isDevice(t uint32) bool { return t == syscall.S_IFCHR || t == syscall.S_IFBLK }
 
 // metadata renders a as object metadata: the POSIX keys plus user keys.
 func (a objAttr) metadata() map[string]string {
@@ -171,6 +193,9 @@ func (a objAttr) metadata() map[string]string {
 	}
 	if !a.Atime.IsZero() {
 		md[metaAtime] = formatTime(a.Atime)
+	}
+	if isDevice(a.Mode & syscall.S_IFMT) {
+		md[metaRdev] = strconv.FormatUint(uint64(a.Rdev), 10)
 	}
 	return md
 }

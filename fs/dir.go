@@ -56,6 +56,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		return nil, f.errno("mkdir", dk, err)
 	}
 	f.created(p, dk, a)
+	n.touchDir()
 	ch := n.child(ctx, name, p, a)
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, 0
@@ -113,6 +114,7 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 		return f.errno("rmdir", dk, err)
 	}
 	f.removed(n, name, p, true)
+	n.touchDir()
 	return 0
 }
 
@@ -221,6 +223,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	ch.writers++
 	ch.mu.Unlock()
 	f.invalidate(f.ns.fileKey(p))
+	n.touchDir()
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, &handle{n: ch, write: true}, 0, 0
 }
@@ -234,6 +237,8 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 		return en
 	}
 	key := f.ns.fileKey(p)
+	// A commit in flight (or due at release) must not resurrect the file.
+	defer n.localChild(name).holdCommits()()
 	if !n.pendingChild(name) {
 		n.keepParent(ctx)
 		if err := f.deleteIfPresent(ctx, key); err != nil {
@@ -241,6 +246,7 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 		}
 	}
 	f.removed(n, name, p, false)
+	n.touchDir()
 	return 0
 }
 
@@ -276,6 +282,7 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	ch.mu.Lock()
 	ch.target = target
 	ch.mu.Unlock()
+	n.touchDir()
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, 0
 }
@@ -314,11 +321,13 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 	return nil, syscall.ENOTSUP
 }
 
-// Mknod: only regular files (as an empty object); no devices, FIFOs or
-// sockets.
+// Mknod creates a regular file, FIFO, socket (bind(2) of a unix socket)
+// or device as an empty object whose mode carries the type, and rdev the
+// device number (s3fs's form). The kernel serves FIFO, socket and device
+// I/O itself; the kernel checks CAP_MKNOD for devices.
 func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if mode&syscall.S_IFMT != syscall.S_IFREG {
-		return nil, syscall.ENOTSUP
+	if t := mode & syscall.S_IFMT; t != syscall.S_IFREG && !isSpecialType(t) {
+		return nil, syscall.EINVAL
 	}
 	f := n.fsys
 	p, en := n.writableChild(name)
@@ -327,6 +336,9 @@ func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 	}
 	key := f.ns.fileKey(p)
 	a := f.newAttr(ctx, mode)
+	if isDevice(mode & syscall.S_IFMT) {
+		a.Rdev = dev
+	}
 	res, err := f.st.PutObject(ctx, key, emptyBody(), 0, f.writeOptions(a))
 	if err != nil {
 		return nil, f.errno("mknod", key, err)
@@ -334,6 +346,7 @@ func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 	a.ETag = res.ETag
 	f.forgetIno(p, false)
 	f.created(p, key, a)
+	n.touchDir()
 	ch := n.child(ctx, name, p, a)
 	f.fillEntry(ch, a, out)
 	return &ch.Inode, 0

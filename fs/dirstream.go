@@ -43,6 +43,7 @@ type dirStream struct {
 	started  bool
 	more     bool
 	finished bool
+	dots     int // "." and ".." produced so far (they come first)
 	buf      []listEntry
 	off      uint64          // entries the listing has produced
 	err      syscall.Errno   // listing failure, returned once by Next
@@ -138,7 +139,7 @@ func (f *FS) newDirStream(n *node, p string) *dirStream {
 // reset rewinds to the first entry.
 func (s *dirStream) reset() {
 	s.merger = pageMerger{dir: s.dk, warn: s.f.warnOnce}
-	s.marker, s.started, s.more, s.finished = "", false, true, false
+	s.marker, s.started, s.more, s.finished, s.dots = "", false, true, false, 0
 	s.buf, s.off, s.err = nil, 0, 0
 	s.local = map[string]bool{}
 	for name, ci := range s.dir.Children() {
@@ -159,6 +160,9 @@ func (s *dirStream) HasNext() bool {
 		return true
 	}
 	s.replay = -1
+	if s.dots < 2 {
+		return true
+	}
 	for {
 		for len(s.buf) == 0 && !s.finished && s.err == 0 {
 			s.fill()
@@ -223,6 +227,13 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 		s.replay++
 		return s.hist[s.replay-1], 0
 	}
+	if s.dots < 2 {
+		s.dots++
+		s.off++
+		de := s.dot()
+		s.remember(de)
+		return de, 0
+	}
 	if s.err != 0 {
 		en := s.err
 		s.err, s.finished, s.buf = 0, true, nil
@@ -238,12 +249,33 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 	s.last = e
 	s.f.waitAmbiguous(p, e)
 	de := fuse.DirEntry{Name: e.Name, Mode: s.f.entryMode(e), Ino: s.f.inoOf(p), Off: s.off}
+	s.remember(de)
+	return de, 0
+}
+
+// remember keeps the first entries for seeking back.
+func (s *dirStream) remember(de fuse.DirEntry) {
 	if s.hist != nil && len(s.hist) == int(s.off)-1 && len(s.hist) < maxDirHistory {
 		s.hist = append(s.hist, de)
 	} else {
 		s.hist = nil // too long (or restarted): seeks list again
 	}
-	return de, 0
+}
+
+// dot returns "." (the first call after reset) or "..", with the inode
+// numbers of the directory and of its parent (the mount root's ".." is the
+// root itself: the file system cannot see above it). go-fuse passes them
+// to the kernel as they are and does not look them up for READDIRPLUS.
+func (s *dirStream) dot() fuse.DirEntry {
+	ino := s.dir.StableAttr().Ino
+	name := "."
+	if s.dots == 2 {
+		name = ".."
+		if _, parent := s.dir.Parent(); parent != nil && !s.dir.IsRoot() {
+			ino = parent.StableAttr().Ino
+		}
+	}
+	return fuse.DirEntry{Name: name, Mode: syscall.S_IFDIR, Ino: ino, Off: s.off}
 }
 
 // waitAmbiguous waits for the HEAD that tells the type of a listed entry

@@ -18,7 +18,7 @@
 //   - aclfmt.go: the ACL text form of the management interface.
 //
 // The node methods (node.go, dir.go, file.go, meta.go, rename.go, xattr.go,
-// statfs.go) are thin adapters from go-fuse calls to that logic, the caches
+// statfs.go; dirtimes.go for directory times and link counts) are thin adapters from go-fuse calls to that logic, the caches
 // and the object store. OBS management has its own node types: the hidden
 // control directory (control.go: the directory and the handles of setting
 // files; control_bucket.go: the registry of bucket settings, one line per
@@ -40,7 +40,11 @@
 // transfer.Spool (a sparse local file that reads unfetched ranges through
 // from the object, pinned by ETag) held by the node's writeState and shared
 // by all handles of the node. Flush (close), fsync and FS.Flush commit it
-// with transfer.Uploader; a failed commit keeps the spool for a retry.
+// with transfer.Uploader; a failed commit keeps the spool for a retry. A
+// flush of a handle that wrote nothing while the file is as create or
+// O_TRUNC left it defers to the next flush or the release (the shells'
+// dup2-then-close, file.go), so unlink, rename and metadata changes hold
+// the node's commits (holdCommits) while they decide by its state.
 // Growth is appended or copied on the server, O_APPEND creates appendable
 // objects, and large files written from scratch stream their parts while
 // being written (write.go, SEMANTICS.md 37-41). While

@@ -17,6 +17,7 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
 	"github.com/obsfs/obsfs/transfer"
@@ -39,6 +40,11 @@ type handle struct {
 	write bool
 	etag  string // object version the reads are pinned to
 	size  uint64 // object size at open
+
+	// GUARDED_BY(n.mu): wrote: data was written through this handle
+	// (write, fallocate, ftruncate); deferred: a flush of it skipped the
+	// commit (see Flush), so its release commits.
+	wrote, deferred bool
 
 	rmu sync.Mutex
 	// GUARDED_BY(rmu):
@@ -179,6 +185,7 @@ func (h *handle) reader() (*transfer.Reader, string) {
 
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	n := h.n
+	h.markWrote()
 	w, en := n.ensureWriter(ctx, false)
 	if en != 0 {
 		return 0, en
@@ -197,16 +204,43 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 // Flush runs at every close(2): writers commit, so close reports the
 // upload's fate.
 //
+// Except when nothing was written through this handle and the file's
+// content is what create or O_TRUNC left (empty, nothing written since):
+// then the commit waits for the next flush of a handle that wrote, or for
+// this handle's release. That is the shells' `cmd > f`: bash and dash open
+// f, dup2 it onto stdout and close the original before anything is written;
+// committing at that first flush would upload an empty object (and an
+// extra version) before the content. The empty file is still committed:
+// by the release after the last close (`: > f`, touch).
+//
 // close and fsync are not interruptible: they ignore FUSE interrupts
 // (context.WithoutCancel) and return only once the commit succeeded or
 // really failed. A signal that merely lands while the caller waits — Go's
 // runtime sends SIGURG for preemption all the time — would otherwise turn a
 // good upload into EINTR from close(2), which programs do not retry.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
-	if !h.write {
+	if !h.write || h.deferFlush() {
 		return 0
 	}
 	return h.n.commit(context.WithoutCancel(ctx))
+}
+
+// markWrote records data written through h.
+func (h *handle) markWrote() {
+	h.n.mu.Lock()
+	h.wrote = true
+	h.n.mu.Unlock()
+}
+
+// deferFlush decides whether a flush of h may skip the commit (see
+// Flush) and remembers that it did.
+func (h *handle) deferFlush() bool {
+	n := h.n
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	w := n.w
+	h.deferred = w != nil && w.dirty && w.emptied && !h.wrote && !n.deleted
+	return h.deferred
 }
 
 func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
@@ -221,6 +255,18 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 	}
 	h.rmu.Unlock()
 	if h.write {
+		h.n.mu.Lock()
+		deferred := h.deferred
+		h.deferred = false
+		h.n.mu.Unlock()
+		if deferred {
+			// A flush left the commit to us (see Flush). Nobody waits for
+			// the answer: a failure keeps the data for a retry (tenet 19).
+			if en := h.n.commit(context.WithoutCancel(ctx)); en != 0 {
+				h.n.fsys.log.Warn("commit at release failed; kept for retry",
+					zap.String("path", h.n.pathOrDeleted()), zap.Error(en))
+			}
+		}
 		h.n.mu.Lock()
 		h.n.writers--
 		h.n.mu.Unlock()
@@ -257,6 +303,7 @@ func (h *handle) Allocate(ctx context.Context, off, size uint64, mode uint32) sy
 		return syscall.EBADF
 	}
 	n := h.n
+	h.markWrote()
 	w, en := n.ensureWriter(ctx, false)
 	if en != 0 || mode&keepSize != 0 {
 		return en
@@ -275,6 +322,9 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 		return en
 	}
 	if sz, ok := in.GetSize(); ok {
+		if h, ok := fh.(*handle); ok {
+			h.markWrote() // ftruncate: a change made through the handle
+		}
 		if en := n.truncate(ctx, sz, fh != nil); en != 0 {
 			return en
 		}

@@ -237,6 +237,9 @@ func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 		NullPermissions: true,
 		UID:             f.opts.UID,
 		GID:             f.opts.GID,
+		// The root's inode number is the one inodes.go gives "" (and
+		// readdir's "." and ".." of it); go-fuse's default would be 0.
+		RootStableAttr: &gofs.StableAttr{Ino: fuse.FUSE_ROOT_ID},
 	}
 	srv, err := gofs.Mount(dir, f.root, opts)
 	if err != nil && mc.AllowOther && os.Geteuid() != 0 {

@@ -41,6 +41,9 @@ func (n *node) setMeta(ctx context.Context, in *fuse.SetAttrIn) syscall.Errno {
 		}
 		if hasM {
 			a.Mtime = mtime
+			n.mu.Lock()
+			n.touched = time.Time{} // an explicit time wins (tar, cp -a, rsync)
+			n.mu.Unlock()
 		}
 		return 0
 	})
@@ -59,6 +62,11 @@ func (n *node) updateMeta(ctx context.Context, change func(*objAttr) syscall.Err
 	if userMetaSize(a.metadata()) > maxMetadataBytes {
 		return syscall.E2BIG
 	}
+	// A commit in flight has taken its attributes already: a change folded
+	// now would be marked committed with them and lost (cp -a sets the
+	// times of an empty file while its release commits it). Wait for it;
+	// if it leaves the file clean, the change is persisted on its own.
+	defer n.holdCommits()()
 	n.mu.Lock()
 	folded := n.w != nil && (n.w.dirty || n.w.pending) || n.deleted || n.IsRoot()
 	if folded {

@@ -32,6 +32,10 @@ type node struct {
 	writers int         // open handles that may write (a subset of opens)
 	target  string      // symlink target, once read
 	cached  string      // ETag of the data the kernel may hold in its page cache
+	moving  *moveTarget // a rename go-fuse has yet to apply (write.go)
+	// touched: when an entry of this directory was last created, removed
+	// or renamed here; its mtime and ctime are at least that (dirtimes.go).
+	touched time.Time
 }
 
 var (
@@ -158,6 +162,7 @@ func (n *node) setAttr(a objAttr) {
 		return
 	}
 	a.Mode = n.Mode()&syscall.S_IFMT | a.Mode&07777
+	a = withTouched(a, n.touched)
 	n.attr, n.attrAt = a, time.Now()
 }
 
@@ -206,9 +211,10 @@ func (f *FS) fillAttr(n *node, a objAttr, out *fuse.Attr) {
 	out.Mode = n.Mode()&syscall.S_IFMT | a.Mode&07777
 	out.Size = a.Size
 	out.Uid, out.Gid = a.UID, a.GID
+	out.Rdev = a.Rdev
 	out.Nlink = 1
 	if n.IsDir() {
-		out.Nlink = 2
+		out.Nlink = f.dirLinks(n)
 		out.Size = 4096
 	}
 	n.mu.Lock()

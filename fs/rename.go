@@ -61,15 +61,19 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if en != 0 {
 		return en
 	}
+	// A replaced file with local data must not commit after the rename.
+	defer np.localChild(newName).holdCommits()()
 	if src.isDir() {
 		en = f.renameDir(ctx, n, from, to, targetDir)
 	} else {
-		en = f.renameFile(ctx, n, name, from, to)
+		en = f.renameFile(ctx, n, name, from, to, np, newName)
 	}
 	if en != 0 {
 		return en
 	}
 	f.renamed(np, newName, from, to, src.isDir())
+	n.touchDir()
+	np.touchDir()
 	return 0
 }
 
@@ -112,17 +116,21 @@ func (f *FS) prepareTarget(ctx context.Context, np *node, newName, to string, sr
 
 // renameFile moves one object (or only local state, if never committed).
 // An open file is committed first and re-based on the new object after.
-func (f *FS) renameFile(ctx context.Context, parent *node, name, from, to string) syscall.Errno {
+func (f *FS) renameFile(ctx context.Context, parent *node, name, from, to string, np *node, newName string) syscall.Errno {
 	fk, tk := f.ns.fileKey(from), f.ns.fileKey(to)
 	ch := parent.localChild(name)
+	unhold := ch.holdCommits() // no commit decides the key meanwhile
 	if ch != nil && ch.isPending() {
+		defer unhold()
 		// Nothing on the server yet: the node moves with its data, and
 		// whatever the target was must not reappear.
 		if err := f.deleteIfPresent(ctx, tk); err != nil {
 			return f.errno("rename", tk, err)
 		}
+		ch.markMoving(np.EmbeddedInode(), newName)
 		return 0
 	}
+	unhold()
 	if ch != nil {
 		if en := ch.commit(ctx); en != 0 {
 			return en

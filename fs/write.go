@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+
 	"github.com/obsfs/obsfs/obsclient"
 	"github.com/obsfs/obsfs/transfer"
 )
@@ -33,6 +35,9 @@ type writeState struct {
 	// GUARDED_BY(node.mu):
 	dirty   bool // spool differs from the object on the server
 	pending bool // the object was never committed (new file)
+	// emptied: the spool is empty because of create or a truncate to 0
+	// (O_TRUNC), and nothing was written since (a flush may defer, Flush).
+	emptied bool
 	// metaGen counts metadata changes folded into the write state of a
 	// committed file; metaDone is metaGen at the last commit. They differ
 	// when an append could not carry the metadata (CommitOptions.NoAppend).
@@ -85,6 +90,9 @@ func (n *node) ensureWriter(ctx context.Context, trunc bool) (*writeState, sysca
 		if en := n.truncateSpool(w, 0); en != 0 {
 			return nil, en
 		}
+		n.mu.Lock()
+		w.emptied = true
+		n.mu.Unlock()
 		w.mu.Lock()
 		w.streamable = w.streamOpts == nil
 		w.mu.Unlock()
@@ -151,6 +159,7 @@ func (n *node) touchData(w *writeState, size uint64) {
 	now := time.Now()
 	n.mu.Lock()
 	w.dirty = true
+	w.emptied = w.emptied && size == 0
 	n.attr.Size = size
 	n.attr.Mtime, n.attr.Ctime = now, now
 	n.mu.Unlock()
@@ -168,6 +177,7 @@ func (n *node) commit(ctx context.Context) syscall.Errno {
 	}
 	w.commitMu.Lock()
 	defer w.commitMu.Unlock()
+	n.awaitMove()
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	n.mu.Lock()
@@ -217,6 +227,68 @@ func (n *node) commit(ctx context.Context) syscall.Errno {
 	return 0
 }
 
+// holdCommits waits for a commit of n in flight and keeps new ones out
+// until the returned function is called. Unlink and rename of a file with
+// local data hold it while they decide by its state (committed or not) and
+// change the tree, so that a commit — at release, after a deferred flush,
+// or from another thread — neither resurrects a removed file nor lands
+// under the old name of a moved one. Nil-safe.
+func (n *node) holdCommits() func() {
+	if n == nil {
+		return func() {}
+	}
+	n.mu.Lock()
+	w := n.w
+	n.mu.Unlock()
+	if w == nil {
+		return func() {}
+	}
+	w.commitMu.Lock()
+	return w.commitMu.Unlock
+}
+
+// moveTarget is where a successful rename puts a node: go-fuse moves it in
+// its tree only after Rename returns.
+type moveTarget struct {
+	parent *gofs.Inode
+	name   string
+}
+
+// markMoving records the rename of a node that was never committed (caller
+// holds its commitMu): the next commit waits until go-fuse's tree shows the
+// move, so the object is written under the new name.
+func (n *node) markMoving(parent *gofs.Inode, name string) {
+	n.mu.Lock()
+	n.moving = &moveTarget{parent: parent, name: name}
+	n.mu.Unlock()
+}
+
+// awaitMove waits (briefly: go-fuse moves the node right after Rename
+// returns) until a rename recorded by markMoving shows in the tree.
+func (n *node) awaitMove() {
+	n.mu.Lock()
+	m := n.moving
+	n.mu.Unlock()
+	if m == nil {
+		return
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		name, p := n.Parent()
+		n.mu.Lock()
+		gone := n.deleted
+		n.mu.Unlock()
+		if p == m.parent && name == m.name || p == nil || gone {
+			break // moved; or removed since, and then nothing is committed
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	n.mu.Lock()
+	if n.moving == m {
+		n.moving = nil
+	}
+	n.mu.Unlock()
+}
+
 // withoutTimes copies md without the POSIX time keys.
 func withoutTimes(md map[string]string) map[string]string {
 	out := make(map[string]string, len(md))
@@ -238,7 +310,7 @@ func (n *node) committed(w *writeState, key string, res obsclient.PutResult, met
 	f := n.fsys
 	b := w.sp.Base()
 	n.mu.Lock()
-	w.dirty, w.pending, w.metaDone = false, false, metaGen
+	w.dirty, w.pending, w.metaDone, w.emptied = false, false, metaGen, false
 	n.attr.ETag, n.attr.Complete = res.ETag, true
 	if b != nil {
 		n.attr.Appendable, n.attr.NextAppendPosition = b.Appendable, b.NextAppendPosition
