@@ -46,8 +46,8 @@ func (b *Bucket) InitiateMultipartUpload(ctx context.Context, key string, o Writ
 	if x.UploadID == "" {
 		return "", b.malformed(r, res, errors.New("no UploadId in reply"))
 	}
-	if b.enc != nil {
-		b.enc.setUpload(x.UploadID, o.SSE != nil && len(o.SSE.CustomerKey) > 0)
+	if b.pol() != nil {
+		b.pol().setUpload(x.UploadID, o.SSE != nil && len(o.SSE.CustomerKey) > 0)
 	}
 	return x.UploadID, nil
 }
@@ -150,7 +150,7 @@ func (b *Bucket) UploadPartCopyWith(ctx context.Context, key, uploadID string, n
 		return err
 	}
 	var err error
-	if b.enc != nil && (src.Bucket == "" || src.Bucket == b.name) && b.managed(src.SSE) {
+	if b.pol() != nil && (src.Bucket == "" || src.Bucket == b.name) && b.managed(src.SSE) {
 		src.SSE = nil
 		err = b.withSSEC(src.Key, send) // the source's key, learned per object
 	} else {
@@ -230,13 +230,13 @@ func (b *Bucket) completeOnce(ctx context.Context, key, uploadID string, body []
 	if pr.ETag == "" {
 		return PutResult{}, b.malformed(r, res, errors.New("complete result without ETag"))
 	}
-	if b.enc != nil {
+	if b.pol() != nil {
 		var asked *SSE
 		if k := b.partKey(uploadID); k != nil {
 			asked = &SSE{CustomerKey: k}
 		}
 		b.learnWrite(key, res.resp.Header, asked)
-		b.enc.endUpload(uploadID)
+		b.pol().endUpload(uploadID)
 	}
 	return pr, nil
 }
@@ -279,8 +279,8 @@ func (b *Bucket) AbortMultipartUpload(ctx context.Context, key, uploadID string)
 	r := newObjectRequest("AbortMultipartUpload", http.MethodDelete, key)
 	r.query.Set("uploadId", uploadID)
 	_, err := b.do(ctx, r)
-	if err == nil && b.enc != nil {
-		b.enc.endUpload(uploadID)
+	if err == nil && b.pol() != nil {
+		b.pol().endUpload(uploadID)
 	}
 	return err
 }

@@ -233,7 +233,7 @@ func (b *Bucket) setCopySource(h http.Header, src CopySource) {
 // metadata; ACL, storage class and SSE of o.Write apply either way. A 200
 // whose body is an <Error> is an error.
 func (b *Bucket) CopyObject(ctx context.Context, dstKey string, src CopySource, o CopyOptions) (PutResult, error) {
-	if b.enc == nil || (src.Bucket != "" && src.Bucket != b.name) || !b.managed(src.SSE) {
+	if b.pol() == nil || (src.Bucket != "" && src.Bucket != b.name) || !b.managed(src.SSE) {
 		return b.copyObject(ctx, dstKey, src, o)
 	}
 	// The policy: the source's key, and the source's encryption for the
@@ -257,7 +257,7 @@ func (b *Bucket) CopyObject(ctx context.Context, dstKey string, src CopySource, 
 		if err == nil || attempt > 0 || !(sseRefused(err) || StatusCode(err) == http.StatusForbidden) {
 			return pr, err
 		}
-		b.enc.forget(src.Key)
+		b.pol().forget(src.Key)
 	}
 }
 
@@ -332,7 +332,7 @@ func (b *Bucket) SetObjectMetadata(ctx context.Context, key string, d MetadataDi
 	}
 	b.setMetadata(h, o.Metadata)
 	_, err := b.do(ctx, r)
-	if b.enc != nil && StatusCode(err) == http.StatusBadRequest {
+	if b.pol() != nil && StatusCode(err) == http.StatusBadRequest {
 		// Perhaps an SSE-C object not known as such: HEAD tells.
 		if _, herr := b.HeadObject(ctx, key, GetOptions{}); herr == nil && b.knownSSEC(key) {
 			return b.setMetadataByCopy(ctx, key, d, o)
@@ -363,7 +363,7 @@ func (b *Bucket) setMetadataByCopy(ctx context.Context, key string, d MetadataDi
 		}
 		w.Metadata = merged
 	}
-	if w.SSE == nil && b.enc == nil {
+	if w.SSE == nil && b.pol() == nil {
 		// A copy keeps no encryption unless asked: keep SSE-KMS/SSE-OBS.
 		switch {
 		case cur.SSE == "kms":

@@ -118,7 +118,7 @@ type encState struct {
 // SetEncryptionPolicy turns per-object encryption handling on (see above).
 // Call it before the bucket is used.
 func (b *Bucket) SetEncryptionPolicy(p EncryptionPolicy) {
-	b.enc = &encState{key: bytes.Clone(p.CustomerKey), known: map[string]objEnc{}, uploads: map[string]bool{}}
+	b.enc.Store(&encState{key: bytes.Clone(p.CustomerKey), known: map[string]objEnc{}, uploads: map[string]bool{}})
 }
 
 func (s *encState) get(key string) (objEnc, bool) {
@@ -156,30 +156,35 @@ func encOf(h http.Header) objEnc {
 
 // learn records what a reply says of key's encryption.
 func (b *Bucket) learn(key string, h http.Header) {
-	if b.enc != nil && h != nil {
-		b.enc.set(key, encOf(h))
+	if b.pol() != nil && h != nil {
+		b.pol().set(key, encOf(h))
 	}
 }
 
-// managed reports whether an explicit SSE option is absent or just the
-// policy's own key (so the policy decides).
+// pol is the policy, nil when off.
+func (b *Bucket) pol() *encState { return b.enc.Load() }
+
+// managed reports whether the SSE-C key of an option (the one part of it
+// that matters on reads, copy sources and parts) is absent or just the
+// policy's own key, so the policy decides.
 func (b *Bucket) managed(s *SSE) bool {
-	if b.enc == nil {
+	st := b.pol()
+	if st == nil {
 		return false
 	}
-	return s == nil || (!s.KMS && !s.OBS && (len(s.CustomerKey) == 0 || bytes.Equal(s.CustomerKey, b.enc.key)))
+	return s == nil || len(s.CustomerKey) == 0 || bytes.Equal(s.CustomerKey, st.key)
 }
 
 // offer is the SSE-C key to send to key on a read: the policy's key unless
 // the object is known not to be SSE-C.
 func (b *Bucket) offer(key string) []byte {
-	if len(b.enc.key) == 0 {
+	if len(b.pol().key) == 0 {
 		return nil
 	}
-	if e, ok := b.enc.get(key); ok && e.kind != EncSSEC {
+	if e, ok := b.pol().get(key); ok && e.kind != EncSSEC {
 		return nil
 	}
-	return b.enc.key
+	return b.pol().key
 }
 
 // sseRefused reports a 400 that refuses a request for its SSE-C headers
@@ -204,21 +209,21 @@ func (b *Bucket) withSSEC(key string, send func(k []byte) error) error {
 	sc := StatusCode(err)
 	switch {
 	case offered != nil && sc == http.StatusBadRequest && sseRefused(err):
-		b.enc.set(key, objEnc{kind: EncNone}) // refined by the next reply
+		b.pol().set(key, objEnc{kind: EncNone}) // refined by the next reply
 		return send(nil)
 	case offered != nil && sc == http.StatusForbidden:
 		// Another key, or no permission: ask without the key to tell.
 		if err2 := send(nil); err2 == nil || !sseRefused(err2) {
 			return err2
 		}
-		b.enc.set(key, objEnc{kind: EncSSEC})
+		b.pol().set(key, objEnc{kind: EncSSEC})
 		return &SSECKeyError{Key: key, Wrong: true, Err: err}
 	case offered == nil && sseRefused(err):
-		if len(b.enc.key) == 0 {
+		if len(b.pol().key) == 0 {
 			return &SSECKeyError{Key: key, Err: err}
 		}
-		b.enc.set(key, objEnc{kind: EncSSEC})
-		err = send(b.enc.key)
+		b.pol().set(key, objEnc{kind: EncSSEC})
+		err = send(b.pol().key)
 		if StatusCode(err) == http.StatusForbidden {
 			return &SSECKeyError{Key: key, Wrong: true, Err: err}
 		}
@@ -231,21 +236,21 @@ func (b *Bucket) withSSEC(key string, send func(k []byte) error) error {
 // encryption of its target: the source's own. A source not known yet is
 // HEADed (which teaches the policy).
 func (b *Bucket) copyEncryption(ctx context.Context, src CopySource) (srcKey []byte, target *SSE, err error) {
-	e, ok := b.enc.get(src.Key)
+	e, ok := b.pol().get(src.Key)
 	if !ok {
 		if _, err := b.HeadObject(ctx, src.Key, GetOptions{VersionID: src.VersionID}); err != nil {
 			return nil, nil, err
 		}
-		if e, ok = b.enc.get(src.Key); !ok {
+		if e, ok = b.pol().get(src.Key); !ok {
 			return nil, nil, nil
 		}
 	}
 	switch e.kind {
 	case EncSSEC:
-		if len(b.enc.key) == 0 {
+		if len(b.pol().key) == 0 {
 			return nil, nil, nil // the server will say it needs the key
 		}
-		return b.enc.key, &SSE{CustomerKey: b.enc.key}, nil
+		return b.pol().key, &SSE{CustomerKey: b.pol().key}, nil
 	case EncKMS:
 		return nil, &SSE{KMS: true, KMSKeyID: e.kmsKeyID}, nil
 	case EncSSEOBS:
@@ -257,10 +262,10 @@ func (b *Bucket) copyEncryption(ctx context.Context, src CopySource) (srcKey []b
 // keepEncryption gives a PUT or initiate of key that asks for no encryption
 // the SSE-KMS/SSE-OBS the object is known to have.
 func (b *Bucket) keepEncryption(key string, s *SSE) *SSE {
-	if b.enc == nil || s != nil {
+	if b.pol() == nil || s != nil {
 		return s
 	}
-	e, ok := b.enc.get(key)
+	e, ok := b.pol().get(key)
 	switch {
 	case ok && e.kind == EncKMS:
 		return &SSE{KMS: true, KMSKeyID: e.kmsKeyID}
@@ -283,13 +288,14 @@ func (s *encState) setUpload(id string, ssec bool) {
 
 // partKey is the SSE-C key the parts of upload id carry.
 func (b *Bucket) partKey(id string) []byte {
-	if b.enc == nil {
+	st := b.pol()
+	if st == nil {
 		return nil
 	}
-	b.enc.mu.Lock()
-	defer b.enc.mu.Unlock()
-	if b.enc.uploads[id] {
-		return b.enc.key
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.uploads[id] {
+		return st.key
 	}
 	return nil
 }
@@ -304,7 +310,7 @@ func (s *encState) endUpload(id string) {
 // what the reply echoes, else what was asked (a server that does not echo
 // it still stored it).
 func (b *Bucket) learnWrite(key string, h http.Header, s *SSE) {
-	if b.enc == nil {
+	if b.pol() == nil {
 		return
 	}
 	e := encOf(h)
@@ -318,21 +324,21 @@ func (b *Bucket) learnWrite(key string, h http.Header, s *SSE) {
 			e = objEnc{kind: EncSSEOBS}
 		}
 	}
-	b.enc.set(key, e)
+	b.pol().set(key, e)
 }
 
 // forgetKey drops what the policy knows of key (after a delete).
 func (b *Bucket) forgetKey(key string) {
-	if b.enc != nil {
-		b.enc.forget(key)
+	if b.pol() != nil {
+		b.pol().forget(key)
 	}
 }
 
 // knownSSEC reports whether key is known to be SSE-C.
 func (b *Bucket) knownSSEC(key string) bool {
-	if b.enc == nil {
+	if b.pol() == nil {
 		return false
 	}
-	e, ok := b.enc.get(key)
+	e, ok := b.pol().get(key)
 	return ok && e.kind == EncSSEC
 }
