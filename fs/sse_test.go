@@ -311,3 +311,85 @@ func TestSSECKeyNeverLogged(t *testing.T) {
 	assert.True(t, sawTrace, "the debug traces were captured")
 	_ = filepath.Join
 }
+
+// Which requests carry which encryption headers, from the emulator's
+// journal: on an SSE-C mount over a bucket holding plain, SSE-KMS and SSE-C
+// objects, every request that succeeded on an SSE-C object carried the key
+// (as itself, or as copy source), no request to another object did, and the
+// learning costs at most one refused request per non-SSE-C object.
+func TestSSECRequestHeaders(t *testing.T) {
+	e := newEnv(t)
+	for k, info := range map[string]obstest.ObjectInfo{"plain": {}, "kms": {SSE: "kms", SSEKMSKeyID: "kid"}} {
+		_, err := e.srv.PutObject(e.bucket, k, patterned(300000, 9), info)
+		require.NoError(t, err)
+	}
+	opts := Options{MultipartSize: 128 << 10, SSE: &obsclient.SSE{CustomerKey: sseKey1}}
+	e.mount(opts)
+	require.NoError(t, os.WriteFile(e.path("c.bin"), patterned(300000, 7), 0o644))
+	e.remount(opts)
+	e.srv.ResetStats()
+	for _, k := range []string{"c.bin", "plain", "kms"} {
+		_, err := os.ReadFile(e.path(k))
+		require.NoError(t, err)
+		require.NoError(t, os.Rename(e.path(k), e.path(k+".2")))
+		require.NoError(t, os.Chmod(e.path(k+".2"), 0o600))
+		f, err := os.OpenFile(e.path(k+".2"), os.O_RDWR, 0)
+		require.NoError(t, err)
+		_, err = f.WriteAt([]byte("Z"), 150000)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+	}
+	sseC := func(k string) bool { return strings.HasPrefix(k, "c.bin") }
+	table := map[string]map[string]bool{}
+	refused := 0
+	for _, r := range e.srv.Requests() {
+		if r.Key == "" {
+			continue
+		}
+		hasKey := r.Header.Get("X-Obs-Server-Side-Encryption-Customer-Key") != ""
+		hasSrcKey := r.Header.Get("X-Obs-Copy-Source-Server-Side-Encryption-Customer-Key") != ""
+		src := r.Header.Get("X-Obs-Copy-Source")
+		row := table[r.Op]
+		if row == nil {
+			row = map[string]bool{}
+			table[r.Op] = row
+		}
+		if hasKey {
+			row["key"] = true
+		}
+		if hasSrcKey {
+			row["source key"] = true
+		}
+		if r.Header.Get("X-Obs-Server-Side-Encryption") != "" {
+			row["kms"] = true
+		}
+		if r.Status >= 400 {
+			if r.Status == 400 {
+				refused++
+			}
+			continue
+		}
+		switch r.Op {
+		case "HeadObject", "GetObject":
+			if r.Key != "plain.2" { // SSE-C once edited (below)
+				assert.Equal(t, sseC(r.Key), hasKey, "%s %s: key sent = %v", r.Op, r.Key, hasKey)
+			}
+		case "PutObject", "UploadPart", "InitiateMultipartUpload", "AppendObject":
+			// An edit keeps SSE-KMS; an unencrypted object gets the mount's sse=.
+			assert.Equal(t, sseC(r.Key) || r.Key == "plain.2", hasKey, "%s %s: key sent = %v", r.Op, r.Key, hasKey)
+		case "CopyObject", "UploadPartCopy":
+			assert.Equal(t, strings.Contains(src, "c.bin"), hasSrcKey, "%s %s from %s: source key = %v", r.Op, r.Key, src, hasSrcKey)
+			assert.Equal(t, sseC(r.Key) || r.Op == "UploadPartCopy" && r.Key == "plain.2", hasKey, "%s %s: target key = %v", r.Op, r.Key, hasKey)
+		}
+	}
+	assert.LessOrEqual(t, refused, 2, "one refused request per non-SSE-C object at most")
+	t.Logf("refused (learning) requests: %d", refused)
+	for op, row := range table {
+		t.Logf("%-24s %v", op, row)
+	}
+	for _, k := range []string{"c.bin.2", "plain.2", "kms.2"} {
+		o, _ := e.srv.Object(e.bucket, k)
+		assert.Equal(t, k != "kms.2", o.SSECKeyMD5 != "", k)
+		assert.Equal(t, k == "kms.2", o.SSE == "kms", k)
+	}
+}

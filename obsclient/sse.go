@@ -33,8 +33,9 @@ import (
 //   - gives copies (CopyObject, UploadPartCopy's target through its upload)
 //     the source's encryption: SSE-C with the key, SSE-KMS with its key id,
 //     SSE-OBS; a source it knows nothing of is HEADed first;
-//   - keeps an object's SSE-KMS/SSE-OBS on PUT and initiate of that key when
-//     the caller asks for no encryption (an edit of an existing object);
+//   - keeps an object's SSE-KMS/SSE-OBS on PUT and initiate of that key
+//     unless the caller asks for SSE-KMS/SSE-OBS itself (an edit on an
+//     SSE-C mount keeps SSE-KMS; an unencrypted object gets the caller's);
 //   - turns "this object needs an SSE-C key" (no key, or another key) into
 //     an *SSECKeyError (errors.Is ErrSSECKey).
 //
@@ -259,13 +260,16 @@ func (b *Bucket) copyEncryption(ctx context.Context, src CopySource) (srcKey []b
 	return nil, nil, nil
 }
 
-// keepEncryption gives a PUT or initiate of key that asks for no encryption
-// the SSE-KMS/SSE-OBS the object is known to have.
+// keepEncryption gives a PUT or initiate of an existing key the SSE-KMS or
+// SSE-OBS the object is known to have, whatever the caller asked (s): a
+// rewrite never changes an encryption someone chose. An unencrypted (or
+// unknown) object gets s.
 func (b *Bucket) keepEncryption(key string, s *SSE) *SSE {
-	if b.pol() == nil || s != nil {
+	st := b.pol()
+	if st == nil || (s != nil && (s.KMS || s.OBS)) {
 		return s
 	}
-	e, ok := b.pol().get(key)
+	e, ok := st.get(key)
 	switch {
 	case ok && e.kind == EncKMS:
 		return &SSE{KMS: true, KMSKeyID: e.kmsKeyID}
