@@ -318,7 +318,18 @@ func TestSSECKeyNeverLogged(t *testing.T) {
 // (as itself, or as copy source), no request to another object did, and the
 // learning costs at most one refused request per non-SSE-C object.
 func TestSSECRequestHeaders(t *testing.T) {
+	for _, d := range []signer.Dialect{signer.OBS, signer.V4} {
+		t.Run(string(d), func(t *testing.T) { testSSECRequestHeaders(t, d) })
+	}
+}
+
+func testSSECRequestHeaders(t *testing.T, d signer.Dialect) {
 	e := newEnv(t)
+	e.b = e.dialectBucket(d, nil)
+	p := "X-Obs-"
+	if d != signer.OBS {
+		p = "X-Amz-"
+	}
 	for k, info := range map[string]obstest.ObjectInfo{"plain": {}, "kms": {SSE: "kms", SSEKMSKeyID: "kid"}} {
 		_, err := e.srv.PutObject(e.bucket, k, patterned(300000, 9), info)
 		require.NoError(t, err)
@@ -346,9 +357,9 @@ func TestSSECRequestHeaders(t *testing.T) {
 		if r.Key == "" {
 			continue
 		}
-		hasKey := r.Header.Get("X-Obs-Server-Side-Encryption-Customer-Key") != ""
-		hasSrcKey := r.Header.Get("X-Obs-Copy-Source-Server-Side-Encryption-Customer-Key") != ""
-		src := r.Header.Get("X-Obs-Copy-Source")
+		hasKey := r.Header.Get(p+"Server-Side-Encryption-Customer-Key") != ""
+		hasSrcKey := r.Header.Get(p+"Copy-Source-Server-Side-Encryption-Customer-Key") != ""
+		src := r.Header.Get(p + "Copy-Source")
 		row := table[r.Op]
 		if row == nil {
 			row = map[string]bool{}
@@ -360,7 +371,7 @@ func TestSSECRequestHeaders(t *testing.T) {
 		if hasSrcKey {
 			row["source key"] = true
 		}
-		if r.Header.Get("X-Obs-Server-Side-Encryption") != "" {
+		if r.Header.Get(p+"Server-Side-Encryption") != "" {
 			row["kms"] = true
 		}
 		if r.Status >= 400 {
