@@ -137,7 +137,21 @@ func TestSSECMountEveryPath(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, f.Truncate(300000))
 			require.NoError(t, f.Close())
+			// An appendable object (created with O_APPEND): each append
+			// carries the key.
+			for _, line := range []string{"one\n", "two\n"} {
+				f, err = os.OpenFile(e.path("log.txt"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+				require.NoError(t, err)
+				_, err = f.WriteString(line)
+				require.NoError(t, err)
+				require.NoError(t, f.Close())
+			}
+			if d == signer.OBS {
+				o, _ := e.srv.Object(e.bucket, "log.txt")
+				assert.True(t, o.Appendable, "log.txt is appendable")
+			}
 			want["big2.bin"], want["t.bin"], want["s.txt"], want["d2/sub/s.txt"] = big, big[:300000], small, small
+			want["log.txt"] = []byte("one\ntwo\n")
 
 			e.remount(opts)
 			for k, w := range want {
