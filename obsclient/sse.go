@@ -145,8 +145,9 @@ func (s *encState) forget(key string) {
 }
 
 // encOf reads an object's encryption from response headers.
-func encOf(h http.Header) objEnc {
-	i := infoFromHeader("", h)
+func encOf(h http.Header) objEnc { return encOfInfo(infoFromHeader("", h)) }
+
+func encOfInfo(i ObjectInfo) objEnc {
 	switch e := i.Encryption(); {
 	case e == EncSSEC, e == EncSSEOBS, e == EncNone:
 		return objEnc{kind: e}
@@ -238,13 +239,12 @@ func (b *Bucket) withSSEC(key string, send func(k []byte) error) error {
 // HEADed (which teaches the policy).
 func (b *Bucket) copyEncryption(ctx context.Context, src CopySource) (srcKey []byte, target *SSE, err error) {
 	e, ok := b.pol().get(src.Key)
-	if !ok {
-		if _, err := b.HeadObject(ctx, src.Key, GetOptions{VersionID: src.VersionID}); err != nil {
+	if !ok || src.VersionID != "" {
+		info, err := b.HeadObject(ctx, src.Key, GetOptions{VersionID: src.VersionID})
+		if err != nil {
 			return nil, nil, err
 		}
-		if e, ok = b.pol().get(src.Key); !ok {
-			return nil, nil, nil
-		}
+		e = encOfInfo(info)
 	}
 	switch e.kind {
 	case EncSSEC:

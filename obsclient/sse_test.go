@@ -2,6 +2,8 @@ package obsclient_test
 
 import (
 	"bytes"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"io"
 	"strings"
@@ -13,6 +15,11 @@ import (
 	"github.com/obsfs/obsfs/obsclient"
 	"github.com/obsfs/obsfs/obsclient/obstest"
 )
+
+func md5b64(k []byte) string {
+	s := md5.Sum(k)
+	return base64.StdEncoding.EncodeToString(s[:])
+}
 
 // The encryption policy (sse.go) against the emulator, in every dialect:
 // a bucket with an SSE-C key reads SSE-C, SSE-KMS and plain objects alike;
@@ -59,6 +66,19 @@ func TestEncryptionPolicy(t *testing.T) {
 					assert.Equal(t, int64(2), first, "%s: the key is offered once, then not", k)
 				}
 			}
+
+			// Knowledge that went stale corrects itself: "plain" replaced by
+			// an SSE-C object elsewhere costs one refused request, once.
+			_, err = srv.PutObject(testBucket, "plain", data, obstest.ObjectInfo{SSECKeyMD5: md5b64(key)})
+			require.NoError(t, err)
+			srv.ResetStats()
+			_, err = b2.HeadObject(ctx, "plain", obsclient.GetOptions{})
+			require.NoError(t, err)
+			_, err = b2.HeadObject(ctx, "plain", obsclient.GetOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, int64(3), srv.Stats()["HeadObject"].Requests)
+			_, err = srv.PutObject(testBucket, "plain", data, obstest.ObjectInfo{})
+			require.NoError(t, err)
 
 			// Copies keep encryption: rename-like copy, and a metadata update.
 			for _, k := range []string{"c", "k", "plain"} {
