@@ -25,6 +25,7 @@ import (
 )
 
 func TestSSECEndToEnd(t *testing.T) {
+	t.Setenv("OBSFS_IT_DEBUG", "1") // FUSE traces (-d) in the log too
 	for _, sig := range []string{"obs", "v4"} {
 		t.Run(sig, func(t *testing.T) {
 			e := newEnv(t)
