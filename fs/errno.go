@@ -25,6 +25,7 @@ import (
 //	transfer.ErrStale            ESTALE (pinned object changed)
 //	transfer.ErrAppendConflict   ESTALE (another writer appended first)
 //	transfer.ErrTooLarge         EFBIG
+//	obsclient.ErrSSECKey         EACCES (SSE-C object, key missing or another)
 //	404 / NoSuch*                ENOENT
 //	412 / stale ETag             ESTALE
 //	403 InsufficientStorageSpace ENOSPC (bucket quota)
@@ -55,6 +56,9 @@ func errnoOf(err error) syscall.Errno {
 	}
 	if errors.Is(err, transfer.ErrTooLarge) {
 		return syscall.EFBIG
+	}
+	if errors.Is(err, obsclient.ErrSSECKey) {
+		return syscall.EACCES
 	}
 	if e, ok := obsclient.AsError(err); ok && e.StatusCode != 0 {
 		return obsErrno(e)

@@ -34,6 +34,7 @@ func TestErrnoOf(t *testing.T) {
 		{"quota", obs(403, "InsufficientStorageSpace"), syscall.ENOSPC},
 		{"archived", obs(403, "InvalidObjectState"), syscall.EAGAIN},
 		{"403", obs(403, "AccessDenied"), syscall.EACCES},
+		{"SSE-C key missing", &obsclient.SSECKeyError{Key: "k", Err: obs(400, "InvalidRequest")}, syscall.EACCES},
 		{"409 not empty", obs(409, "DirectoryNotEmpty"), syscall.ENOTEMPTY},
 		{"409 conflict", obs(409, "FsObjectConflict"), syscall.EEXIST},
 		{"405", obs(405, "FsNotSupport"), syscall.ENOTSUP},

@@ -115,6 +115,13 @@ func New(b *obsclient.Bucket, o Options) (*FS, error) {
 		return nil, err
 	}
 	f.adm = b
+	// Per-object encryption (obsclient/sse.go): the SSE-C key goes only to
+	// SSE-C objects, and copies keep each object's encryption.
+	var ssec []byte
+	if o.SSE != nil {
+		ssec = o.SSE.CustomerKey
+	}
+	b.SetEncryptionPolicy(obsclient.EncryptionPolicy{CustomerKey: ssec})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	info, err := b.Head(ctx)

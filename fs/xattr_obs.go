@@ -44,6 +44,9 @@ var obsAttrs = []obsAttr{
 	{name: "content_type", dir: true, needs: true, get: func(_ context.Context, _ *node, _ string, i obsclient.ObjectInfo) (string, error) {
 		return i.ContentType, nil
 	}, set: setObjContentType},
+	{name: "encryption", dir: true, needs: true, get: func(_ context.Context, _ *node, _ string, i obsclient.ObjectInfo) (string, error) {
+		return i.Encryption(), nil // none, kms[:KEYID], sse-obs, sse-c; read-only
+	}},
 	{name: "etag", dir: true, needs: true, get: func(_ context.Context, _ *node, _ string, i obsclient.ObjectInfo) (string, error) {
 		return i.ETag, nil
 	}},

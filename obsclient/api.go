@@ -75,6 +75,9 @@ type ObjectInfo struct {
 	NextAppendPosition int64  // valid when Appendable
 	Restore            string // raw x-obs-restore header, "" if none
 	SSE                string // x-obs-server-side-encryption: "kms", "AES256", or ""
+	KMSKeyID           string // x-obs-server-side-encryption-kms-key-id (SSE-KMS)
+	SSECAlgorithm      string // x-obs-server-side-encryption-customer-algorithm (SSE-C, "AES256")
+	SSECKeyMD5         string // x-obs-server-side-encryption-customer-key-MD5 (SSE-C)
 	UploadID           string // x-obs-uploadId on multipart objects
 	DeleteMarker       bool   // listings of versions, and 404s of HEAD/GET
 	IsLatest           bool   // version listings only
@@ -86,6 +89,7 @@ type ObjectInfo struct {
 type SSE struct {
 	KMS      bool   // x-obs-server-side-encryption: kms
 	KMSKeyID string // optional key id for KMS
+	OBS      bool   // SSE-OBS: x-obs-server-side-encryption: AES256
 	// CustomerKey, when 32 bytes, selects SSE-C (AES256) with this key.
 	CustomerKey []byte
 }

@@ -36,21 +36,51 @@ func (b *Bucket) AppendObject(ctx context.Context, key string, position int64, b
 		}
 		md5sum = sum
 	}
-	r := newObjectRequest(op, http.MethodPost, key)
-	r.query.Set("append", "")
-	r.query.Set("position", strconv.FormatInt(position, 10))
-	r.body, r.size, r.once = body, size, true
-	if position == 0 {
-		b.setWriteHeaders(r.header, o)
+	var start int64
+	if body != nil {
+		var err error
+		if start, err = body.Seek(0, io.SeekCurrent); err != nil {
+			return AppendResult{}, &Error{Op: op, Key: key, Err: err}
+		}
+	}
+	var res *result
+	send := func(k []byte) error {
+		if body != nil {
+			if _, err := body.Seek(start, io.SeekStart); err != nil {
+				return &Error{Op: op, Key: key, Err: err}
+			}
+		}
+		r := newObjectRequest(op, http.MethodPost, key)
+		r.query.Set("append", "")
+		r.query.Set("position", strconv.FormatInt(position, 10))
+		r.body, r.size, r.once = body, size, true
+		if position == 0 {
+			b.setWriteHeaders(r.header, o)
+		} else {
+			b.setSSE(r.header, o.SSE, false)
+			setSSEC(r.header, b.prefix()+"server-side-encryption-customer-", k)
+		}
+		if md5sum != "" {
+			r.header.Set("Content-MD5", md5sum)
+		}
+		var err error
+		res, err = b.do(ctx, r)
+		return err
+	}
+	var err error
+	if position > 0 && b.managed(o.SSE) {
+		// Later appends carry the object's SSE-C key, if it has one: a 400
+		// refuses the request before any byte is appended.
+		o.SSE = nil
+		err = b.withSSEC(key, send)
 	} else {
-		b.setSSE(r.header, o.SSE, false)
+		err = send(nil)
 	}
-	if md5sum != "" {
-		r.header.Set("Content-MD5", md5sum)
-	}
-	res, err := b.do(ctx, r)
 	if err == nil {
 		h := res.resp.Header
+		if position == 0 {
+			b.learnWrite(key, h, o.SSE)
+		}
 		next, perr := strconv.ParseInt(h.Get("x-obs-next-append-position"), 10, 64)
 		if perr != nil {
 			next = position + size

@@ -134,6 +134,7 @@ func useVirtual(style AddressingStyle, host string) bool {
 type Bucket struct {
 	c    *Client
 	name string
+	enc  atomic.Pointer[encState] // per-object encryption policy; nil: off (sse.go)
 }
 
 // Bucket returns a handle on the named bucket after checking OBS bucket

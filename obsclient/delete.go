@@ -21,6 +21,11 @@ const MaxDeleteBatch = 1000
 // by one with DeleteObject instead.
 func (b *Bucket) DeleteObjects(ctx context.Context, objs []ObjectID) (deleted []DeleteResult, err error) {
 	var failed []DeleteError
+	for _, o := range objs {
+		if o.VersionID == "" {
+			b.forgetKey(o.Key)
+		}
+	}
 	objs, odd := splitXMLSafe(objs)
 	for _, o := range odd {
 		d, err := b.DeleteObject(ctx, o.Key, o.VersionID)

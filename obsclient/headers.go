@@ -72,6 +72,9 @@ func (b *Bucket) setSSE(h http.Header, s *SSE, write bool) {
 		return
 	}
 	p := b.prefix()
+	if s.OBS && write {
+		h.Set(p+"server-side-encryption", "AES256")
+	}
 	if s.KMS && write {
 		if b.isOBS() {
 			h.Set(p+"server-side-encryption", "kms")
@@ -175,17 +178,20 @@ func decodeHeaderValue(v string) string {
 func infoFromHeader(key string, h http.Header) ObjectInfo {
 	get := func(name string) string { return firstHeader(h, "x-obs-"+name, "x-amz-"+name) }
 	info := ObjectInfo{
-		Key:          key,
-		ETag:         trimETag(h.Get("ETag")),
-		LastModified: parseTime(h.Get("Last-Modified")),
-		StorageClass: normClass(get("storage-class")),
-		ContentType:  h.Get("Content-Type"),
-		VersionID:    get("version-id"),
-		Restore:      get("restore"),
-		SSE:          normSSE(get("server-side-encryption")),
-		UploadID:     firstHeader(h, "x-obs-uploadId", "x-amz-uploadId"),
-		DeleteMarker: strings.EqualFold(get("delete-marker"), "true"),
-		Appendable:   strings.EqualFold(h.Get("x-obs-object-type"), "Appendable"),
+		Key:           key,
+		ETag:          trimETag(h.Get("ETag")),
+		LastModified:  parseTime(h.Get("Last-Modified")),
+		StorageClass:  normClass(get("storage-class")),
+		ContentType:   h.Get("Content-Type"),
+		VersionID:     get("version-id"),
+		Restore:       get("restore"),
+		SSE:           normSSE(get("server-side-encryption")),
+		KMSKeyID:      firstHeader(h, "x-obs-server-side-encryption-kms-key-id", "x-amz-server-side-encryption-aws-kms-key-id"),
+		SSECAlgorithm: get("server-side-encryption-customer-algorithm"),
+		SSECKeyMD5:    get("server-side-encryption-customer-key-MD5"),
+		UploadID:      firstHeader(h, "x-obs-uploadId", "x-amz-uploadId"),
+		DeleteMarker:  strings.EqualFold(get("delete-marker"), "true"),
+		Appendable:    strings.EqualFold(h.Get("x-obs-object-type"), "Appendable"),
 	}
 	info.Size, _ = strconv.ParseInt(h.Get("Content-Length"), 10, 64)
 	if n, err := strconv.ParseInt(h.Get("x-obs-next-append-position"), 10, 64); err == nil {

@@ -36,6 +36,7 @@ func (b *Bucket) InitiateMultipartUpload(ctx context.Context, key string, o Writ
 	r := newObjectRequest("InitiateMultipartUpload", http.MethodPost, key)
 	r.query.Set("uploads", "")
 	o.ContentMD5 = ""
+	o.SSE = b.keepEncryption(key, o.SSE)
 	b.setWriteHeaders(r.header, o)
 	var x xmlInitiateResult
 	res, err := b.doDecode(ctx, r, &x)
@@ -44,6 +45,9 @@ func (b *Bucket) InitiateMultipartUpload(ctx context.Context, key string, o Writ
 	}
 	if x.UploadID == "" {
 		return "", b.malformed(r, res, errors.New("no UploadId in reply"))
+	}
+	if b.pol() != nil {
+		b.pol().setUpload(x.UploadID, o.SSE != nil && len(o.SSE.CustomerKey) > 0)
 	}
 	return x.UploadID, nil
 }
@@ -82,6 +86,9 @@ func (b *Bucket) UploadPartWith(ctx context.Context, key, uploadID string, n int
 	if o.ContentMD5 != "" {
 		r.header.Set("Content-MD5", o.ContentMD5)
 	}
+	if b.managed(o.SSE) {
+		o.SSE = &SSE{CustomerKey: b.partKey(uploadID)} // the upload's key
+	}
 	b.setSSE(r.header, o.SSE, false)
 	res, err := b.do(ctx, r)
 	if err != nil {
@@ -118,15 +125,37 @@ func (b *Bucket) UploadPartCopyWith(ctx context.Context, key, uploadID string, n
 	if rg.Suffix > 0 || (rg.End >= 0 && rg.End < rg.Start) || rg.Start < 0 {
 		return Part{}, &Error{Op: op, Key: key, Err: fmt.Errorf("%w: invalid copy range %+v", errNotRetryable, rg)}
 	}
-	r := b.partRequest(op, http.MethodPut, key, uploadID, n)
-	r.errIn200 = true
-	b.setCopySource(r.header, src)
-	if rg.End >= 0 {
-		r.header.Set(b.prefix()+"copy-source-range", fmt.Sprintf("bytes=%d-%d", rg.Start, rg.End))
+	if b.managed(o.SSE) {
+		o.SSE = &SSE{CustomerKey: b.partKey(uploadID)} // the upload's key
 	}
-	b.setSSE(r.header, o.SSE, false)
-	var x xmlCopyResult
-	res, err := b.doDecode(ctx, r, &x)
+	var (
+		x   xmlCopyResult
+		r   *request
+		res *result
+	)
+	send := func(k []byte) error {
+		s := src
+		if k != nil {
+			s.SSE = &SSE{CustomerKey: k}
+		}
+		r = b.partRequest(op, http.MethodPut, key, uploadID, n)
+		r.errIn200 = true
+		b.setCopySource(r.header, s)
+		if rg.End >= 0 {
+			r.header.Set(b.prefix()+"copy-source-range", fmt.Sprintf("bytes=%d-%d", rg.Start, rg.End))
+		}
+		b.setSSE(r.header, o.SSE, false)
+		var err error
+		res, err = b.doDecode(ctx, r, &x)
+		return err
+	}
+	var err error
+	if b.pol() != nil && (src.Bucket == "" || src.Bucket == b.name) && b.managed(src.SSE) {
+		src.SSE = nil
+		err = b.withSSEC(src.Key, send) // the source's key, learned per object
+	} else {
+		err = send(nil)
+	}
 	if err != nil {
 		return Part{}, err
 	}
@@ -201,6 +230,14 @@ func (b *Bucket) completeOnce(ctx context.Context, key, uploadID string, body []
 	if pr.ETag == "" {
 		return PutResult{}, b.malformed(r, res, errors.New("complete result without ETag"))
 	}
+	if b.pol() != nil {
+		var asked *SSE
+		if k := b.partKey(uploadID); k != nil {
+			asked = &SSE{CustomerKey: k}
+		}
+		b.learnWrite(key, res.resp.Header, asked)
+		b.pol().endUpload(uploadID)
+	}
 	return pr, nil
 }
 
@@ -242,6 +279,9 @@ func (b *Bucket) AbortMultipartUpload(ctx context.Context, key, uploadID string)
 	r := newObjectRequest("AbortMultipartUpload", http.MethodDelete, key)
 	r.query.Set("uploadId", uploadID)
 	_, err := b.do(ctx, r)
+	if err == nil && b.pol() != nil {
+		b.pol().endUpload(uploadID)
+	}
 	return err
 }
 

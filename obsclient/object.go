@@ -17,12 +17,27 @@ import (
 // HeadObject returns the object's metadata. A 404 of a delete marker
 // returns the error together with an ObjectInfo whose DeleteMarker is set.
 func (b *Bucket) HeadObject(ctx context.Context, key string, o GetOptions) (ObjectInfo, error) {
-	r := b.readRequest("HeadObject", http.MethodHead, key, o)
-	res, err := b.do(ctx, r)
-	if err != nil {
-		return deleteMarkerInfo(key, err), err
+	var info ObjectInfo
+	send := func(k []byte) error {
+		r := b.readRequest("HeadObject", http.MethodHead, key, o)
+		setSSEC(r.header, b.prefix()+"server-side-encryption-customer-", k)
+		res, err := b.do(ctx, r)
+		if err != nil {
+			info = deleteMarkerInfo(key, err)
+			return err
+		}
+		info = infoFromHeader(key, res.resp.Header)
+		if o.VersionID == "" {
+			b.learn(key, res.resp.Header)
+		}
+		return nil
 	}
-	return infoFromHeader(key, res.resp.Header), nil
+	if !b.managed(o.SSE) {
+		return info, send(nil)
+	}
+	o.SSE = nil
+	err := b.withSSEC(key, send)
+	return info, err
 }
 
 // readRequest builds HEAD/GET with versionId, conditions and SSE-C.
@@ -54,7 +69,23 @@ func deleteMarkerInfo(key string, err error) ObjectInfo {
 // a server that ignores an unsatisfiable-but-tolerated range answers 200
 // with the whole object (RangeStart 0). Close the reader.
 func (b *Bucket) GetObject(ctx context.Context, key string, o GetOptions) (*ObjectReader, error) {
+	if !b.managed(o.SSE) {
+		return b.getObject(ctx, key, o, nil)
+	}
+	o.SSE = nil
+	var or *ObjectReader
+	err := b.withSSEC(key, func(k []byte) error {
+		var err error
+		or, err = b.getObject(ctx, key, o, k)
+		return err
+	})
+	return or, err
+}
+
+// getObject is one GET, with the SSE-C key k when not nil.
+func (b *Bucket) getObject(ctx context.Context, key string, o GetOptions, k []byte) (*ObjectReader, error) {
 	r := b.readRequest("GetObject", http.MethodGet, key, o)
+	setSSEC(r.header, b.prefix()+"server-side-encryption-customer-", k)
 	r.stream = true
 	// Ask for the stored bytes: with Go's implicit gzip negotiation an
 	// object stored with Content-Encoding: gzip would be inflated.
@@ -71,6 +102,9 @@ func (b *Bucket) GetObject(ctx context.Context, key string, o GetOptions) (*Obje
 	}
 	resp := res.resp
 	info := infoFromHeader(key, resp.Header)
+	if o.VersionID == "" {
+		b.learn(key, resp.Header)
+	}
 	or := &ObjectReader{Info: info, ContentLength: resp.ContentLength}
 	if resp.StatusCode == http.StatusPartialContent {
 		if start, total, ok := parseContentRange(resp.Header.Get("Content-Range")); ok {
@@ -124,11 +158,13 @@ func (b *Bucket) PutObject(ctx context.Context, key string, body io.ReadSeeker, 
 	}
 	r := newObjectRequest(op, http.MethodPut, key)
 	r.body, r.size = body, size
+	o.SSE = b.keepEncryption(key, o.SSE)
 	b.setWriteHeaders(r.header, o)
 	res, err := b.do(ctx, r)
 	if err != nil {
 		return PutResult{}, err
 	}
+	b.learnWrite(key, res.resp.Header, o.SSE)
 	return putResult(res.resp.Header), nil
 }
 
@@ -197,6 +233,36 @@ func (b *Bucket) setCopySource(h http.Header, src CopySource) {
 // metadata; ACL, storage class and SSE of o.Write apply either way. A 200
 // whose body is an <Error> is an error.
 func (b *Bucket) CopyObject(ctx context.Context, dstKey string, src CopySource, o CopyOptions) (PutResult, error) {
+	if b.pol() == nil || (src.Bucket != "" && src.Bucket != b.name) || !b.managed(src.SSE) {
+		return b.copyObject(ctx, dstKey, src, o)
+	}
+	// The policy: the source's key, and the source's encryption for the
+	// target unless the caller chose one. Once more after a refusal that
+	// says the knowledge was stale.
+	keep := o.Write.SSE == nil
+	for attempt := 0; ; attempt++ {
+		srcKey, target, err := b.copyEncryption(ctx, src)
+		if err != nil {
+			return PutResult{}, err
+		}
+		s, c := src, o
+		s.SSE = nil
+		if srcKey != nil {
+			s.SSE = &SSE{CustomerKey: srcKey}
+		}
+		if keep {
+			c.Write.SSE = target
+		}
+		pr, err := b.copyObject(ctx, dstKey, s, c)
+		if err == nil || attempt > 0 || !(sseRefused(err) || StatusCode(err) == http.StatusForbidden) {
+			return pr, err
+		}
+		b.pol().forget(src.Key)
+	}
+}
+
+// copyObject is one copy request.
+func (b *Bucket) copyObject(ctx context.Context, dstKey string, src CopySource, o CopyOptions) (PutResult, error) {
 	r := newObjectRequest("CopyObject", http.MethodPut, dstKey)
 	r.errIn200 = true
 	b.setCopySource(r.header, src)
@@ -220,6 +286,7 @@ func (b *Bucket) CopyObject(ctx context.Context, dstKey string, src CopySource, 
 		return PutResult{}, &Error{Op: r.op, Key: dstKey, StatusCode: res.resp.StatusCode, Code: "MalformedResponse",
 			RequestID: requestID(res.resp.Header), Err: errors.New("copy result without ETag")}
 	}
+	b.learnWrite(dstKey, res.resp.Header, w.SSE)
 	pr := putResult(res.resp.Header)
 	pr.ETag, pr.LastModified = trimETag(x.ETag), parseTime(x.LastModified)
 	return pr, nil
@@ -237,7 +304,9 @@ func (b *Bucket) SetObjectMetadata(ctx context.Context, key string, d MetadataDi
 	if d == "" || d == MetadataCopy {
 		d = MetadataReplaceNew
 	}
-	if !b.isOBS() {
+	if !b.isOBS() || b.knownSSEC(key) {
+		// PUT ?metadata takes no SSE-C headers (OBS API reference):
+		// an SSE-C object's metadata changes by a copy with its key.
 		return b.setMetadataByCopy(ctx, key, d, o)
 	}
 	if d == MetadataReplace && o.ContentType == "" {
@@ -263,6 +332,12 @@ func (b *Bucket) SetObjectMetadata(ctx context.Context, key string, d MetadataDi
 	}
 	b.setMetadata(h, o.Metadata)
 	_, err := b.do(ctx, r)
+	if b.pol() != nil && StatusCode(err) == http.StatusBadRequest {
+		// Perhaps an SSE-C object not known as such: HEAD tells.
+		if _, herr := b.HeadObject(ctx, key, GetOptions{}); herr == nil && b.knownSSEC(key) {
+			return b.setMetadataByCopy(ctx, key, d, o)
+		}
+	}
 	return err
 }
 
@@ -288,6 +363,15 @@ func (b *Bucket) setMetadataByCopy(ctx context.Context, key string, d MetadataDi
 		}
 		w.Metadata = merged
 	}
+	if w.SSE == nil && b.pol() == nil {
+		// A copy keeps no encryption unless asked: keep SSE-KMS/SSE-OBS.
+		switch {
+		case cur.SSE == "kms":
+			w.SSE = &SSE{KMS: true, KMSKeyID: cur.KMSKeyID}
+		case cur.SSE != "":
+			w.SSE = &SSE{OBS: true}
+		}
+	}
 	src := CopySource{Key: key, IfMatch: cur.ETag, SSE: o.SSE}
 	_, err = b.CopyObject(ctx, key, src, CopyOptions{Directive: MetadataReplace, Write: w})
 	if e, ok := AsError(err); ok {
@@ -306,6 +390,9 @@ func (b *Bucket) DeleteObject(ctx context.Context, key, versionID string) (Delet
 	res, err := b.do(ctx, r)
 	if err != nil {
 		return DeleteResult{}, err
+	}
+	if versionID == "" {
+		b.forgetKey(key)
 	}
 	h := res.resp.Header
 	dr := DeleteResult{Key: key, VersionID: versionID}

@@ -112,7 +112,7 @@ var options = []option{
 		}},
 	boolOpt("use_path_request_style", false, "put the bucket in the URL path instead of the host name (needed for IP endpoints and most emulators)", func(c *Config) *bool { return &c.PathStyle }),
 	strOpt("passwd_file", "", "FILE", "credentials file (`AK:SK[:TOKEN]` or `BUCKET:AK:SK` lines, mode 0600); see Credentials", func(c *Config) *string { return &c.PasswdFile }, nil),
-	strOpt("sse", "", "SPEC", "server-side encryption of new objects: `kms`, `kms:KEYID`, or `c:FILE` (SSE-C; FILE holds the 32-byte key raw or base64, mode 0600)", func(c *Config) *string { return &c.SSE }, checkSSE),
+	strOpt("sse", "", "SPEC", "server-side encryption of new objects: `kms`, `kms:KEYID`, or `c:FILE` (SSE-C; FILE holds the 32-byte key raw or base64, mode 0600). The SSE-C key goes only to SSE-C objects; copies keep each object's encryption (`user.obs.encryption` shows it)", func(c *Config) *string { return &c.SSE }, checkSSE),
 
 	idOpt("uid", os.Geteuid(), "owner of files without a `uid` in their metadata", func(c *Config) *int { return &c.UID }),
 	idOpt("gid", os.Getegid(), "group of files without a `gid` in their metadata", func(c *Config) *int { return &c.GID }),

@@ -27,7 +27,12 @@ func handleAppend(rc *reqCtx) error {
 		return invalidArgument("Invalid append position")
 	}
 	rc.b.mu.RLock()
-	err = checkAppend(rc.b.latest(rc.key), pos)
+	cur := rc.b.latest(rc.key)
+	err = checkAppend(cur, pos)
+	if err == nil && cur != nil && !cur.DeleteMarker {
+		// Later appends to an SSE-C object carry its key again.
+		err = rc.checkSSEC(cur, "server-side-encryption-customer-")
+	}
 	rc.b.mu.RUnlock()
 	if err != nil {
 		return err

@@ -333,7 +333,7 @@ func (s *Server) matchV4(rc *reqCtx, a *v4Auth, t time.Time, q url.Values, paylo
 			return nil
 		}
 	}
-	s.logf("obstest: V4 signature mismatch for %s %s; canonical request:\n%s", r.Method, r.URL.RequestURI(), cr)
+	s.logf("obstest: V4 signature mismatch for %s %s; canonical request:\n%s", r.Method, r.URL.RequestURI(), redactSSECKeys(cr))
 	return errSignatureMismatch
 }
 
@@ -361,5 +361,17 @@ func replaceLine(s string, i int, line string) string {
 		return s
 	}
 	lines[i] = line
+	return strings.Join(lines, "\n")
+}
+
+// redactSSECKeys hides SSE-C key values in a canonical request before it is
+// logged.
+func redactSSECKeys(cr string) string {
+	lines := strings.Split(cr, "\n")
+	for i, l := range lines {
+		if name, _, ok := strings.Cut(l, ":"); ok && strings.HasSuffix(name, "-customer-key") {
+			lines[i] = name + ":<redacted>"
+		}
+	}
 	return strings.Join(lines, "\n")
 }

@@ -156,6 +156,12 @@ func handleSetMetadata(rc *reqCtx) error {
 	if v.DeleteMarker {
 		return errNoSuchKey
 	}
+	if v.SSECKeyMD5 != "" {
+		// SetObjectMetadata is not among the APIs that take SSE-C headers
+		// (OBS API reference, SSE-C): the emulator refuses it for SSE-C
+		// objects, so clients change their metadata by a copy with the key.
+		return invalidRequest("The object is encrypted with SSE-C; change its metadata by copying it with its key.")
+	}
 	if dir == "REPLACE_NEW" {
 		meta = mergeMaps(v.Metadata, meta)
 		std = mergeMaps(v.Headers, std)

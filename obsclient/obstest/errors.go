@@ -27,6 +27,7 @@ func errf(status int, code, format string, args ...any) *apiError {
 // Canned errors, named after their OBS codes.
 var (
 	errAccessDenied        = errf(http.StatusForbidden, "AccessDenied", "Access Denied")
+	errSSECNotApplicable   = errf(http.StatusBadRequest, "InvalidRequest", "The encryption parameters are not applicable to this object.")
 	errSignatureMismatch   = errf(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 	errInvalidAccessKey    = errf(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 	errTimeSkewed          = errf(http.StatusForbidden, "RequestTimeTooSkewed", "The difference between the request time and the server's time is too large.")

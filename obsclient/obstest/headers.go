@@ -145,20 +145,28 @@ func (rc *reqCtx) sseCustomerKey(p string) (string, error) {
 	}
 	sum := md5.Sum(raw)
 	got := base64.StdEncoding.EncodeToString(sum[:])
-	if keyMD5 != "" && keyMD5 != got {
+	if keyMD5 != got {
+		// OBS marks the key MD5 mandatory; a missing or wrong one is refused.
 		return "", invalidArgument("The calculated MD5 hash of the key did not match the hash that was provided.")
 	}
 	return got, nil
 }
 
-// checkSSEC enforces that reads of an SSE-C object present the same key.
+// checkSSEC enforces that requests touching an SSE-C object (HEAD, GET,
+// copy source, append, upload part) present its key: none → 400, another
+// key → 403. A key offered for an object that is not SSE-C is refused with
+// 400 too, as S3 does ("not applicable"): a client must learn which objects
+// need it rather than send it everywhere.
 func (rc *reqCtx) checkSSEC(v *version, prefix string) error {
-	if v.SSECKeyMD5 == "" {
-		return nil
-	}
 	got, err := rc.sseCustomerKey(prefix)
 	if err != nil {
 		return err
+	}
+	if v.SSECKeyMD5 == "" {
+		if got != "" {
+			return errSSECNotApplicable
+		}
+		return nil
 	}
 	if got == "" {
 		return invalidRequest("The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.")

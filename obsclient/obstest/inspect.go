@@ -83,7 +83,8 @@ func (s *Server) ObjectBody(bucketName, key string) ([]byte, error) {
 }
 
 // PutObject stores data as the new latest version of key. From info it
-// takes Headers, Metadata, StorageClass, Appendable and ExpiresDays.
+// takes Headers, Metadata, StorageClass, Appendable, ExpiresDays and the
+// encryption (SSE, SSEKMSKeyID, SSECKeyMD5: base64 MD5 of the SSE-C key).
 func (s *Server) PutObject(bucketName, key string, data []byte, info ObjectInfo) (ObjectInfo, error) {
 	b := s.bucket(bucketName)
 	if b == nil {
@@ -99,7 +100,8 @@ func (s *Server) PutObject(bucketName, key string, data []byte, info ObjectInfo)
 		return ObjectInfo{}, err
 	}
 	v := &version{ObjectInfo: ObjectInfo{Key: key, Headers: maps.Clone(info.Headers), Metadata: maps.Clone(info.Metadata),
-		StorageClass: class, Appendable: info.Appendable, ExpiresDays: info.ExpiresDays}, acl: cannedACL("private", s.opts.OwnerID)}
+		StorageClass: class, Appendable: info.Appendable, ExpiresDays: info.ExpiresDays,
+		SSE: info.SSE, SSEKMSKeyID: info.SSEKMSKeyID, SSECKeyMD5: info.SSECKeyMD5}, acl: cannedACL("private", s.opts.OwnerID)}
 	if v.Appendable {
 		v.AppendCount = 1
 	}

@@ -76,6 +76,9 @@ func handleUploadPart(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
+	if err := rc.checkSSEC(u.tmpl, "server-side-encryption-customer-"); err != nil {
+		return err
+	}
 	ref, sum, err := rc.receiveBodyInQuota()
 	if err != nil {
 		return err
@@ -112,7 +115,12 @@ func handleUploadPartCopy(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := rc.uploadExists(); err != nil {
+	u, err := rc.uploadExists()
+	if err != nil {
+		return err
+	}
+	// The target part is encrypted like the upload: its SSE-C key again.
+	if err := rc.checkSSEC(u.tmpl, "server-side-encryption-customer-"); err != nil {
 		return err
 	}
 	src, _, err := rc.copySourceVersion()
