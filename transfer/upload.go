@@ -69,6 +69,11 @@ type Uploader struct {
 	uploaded, copied            atomic.Int64
 	parts, copyParts            atomic.Int64
 	appends                     atomic.Int64
+
+	// noAppendAPI: the server answered an append with 405/501 (an S3
+	// server, a parallel file system bucket): later commits skip the
+	// append path instead of paying a refused request per new file.
+	noAppendAPI atomic.Bool
 }
 
 // NewUploader returns an Uploader writing through c.

@@ -54,6 +54,33 @@ func TestHeadErrorMessages(t *testing.T) {
 		{&obsclient.Error{Op: "HeadBucket", Err: &url.Error{Op: "Head", URL: "https://x", Err: errors.New("tls: bad certificate")}}, exitEndpoint, `cannot reach https://obs.example.com: tls: bad certificate`},
 		{&obsclient.Error{Op: "HeadBucket", Err: fmt.Errorf("attempt 4: %w", context.DeadlineExceeded)}, exitEndpoint, `cannot reach https://obs.example.com: no answer within 20s`},
 	}
+	// Refused signatures are worded by what the server said.
+	v4 := *c
+	v4.Signature = signer.V4
+	auth := []struct {
+		err  error
+		code int
+		msg  string
+	}{
+		{&obsclient.Error{Op: "ListObjects", StatusCode: 403, Code: "RequestTimeTooSkewed", Message: "The difference between the request time and the server's time is too large."}, exitAccess,
+			`https://obs.example.com refused the request time: this machine's clock differs from the server's by more than 15 minutes (RequestTimeTooSkewed: The difference between the request time and the server's time is too large.); set the clock (NTP)`},
+		{&obsclient.Error{Op: "ListObjects", StatusCode: 400, Code: "AuthorizationHeaderMalformed", Message: `the region "cn-north-4" is wrong; expecting "us-east-1"`}, exitAccess,
+			`https://obs.example.com refused the signature's region "cn-north-4" (AuthorizationHeaderMalformed: the region "cn-north-4" is wrong; expecting "us-east-1"): set region= to the bucket's region`},
+		{&obsclient.Error{Op: "ListObjects", StatusCode: 403, Code: "SignatureDoesNotMatch"}, exitAccess,
+			`https://obs.example.com says the signature does not match (SignatureDoesNotMatch): check the secret key from SRC, and signature= (now v4)`},
+		{&obsclient.Error{Op: "ListObjects", StatusCode: 403, Code: "InvalidAccessKeyId"}, exitAccess,
+			`https://obs.example.com does not know the access key (InvalidAccessKeyId): check the credentials from SRC`},
+		{&obsclient.Error{Op: "ListObjects", StatusCode: 404, Code: "XAdminUserNotFound"}, exitAccess,
+			`https://obs.example.com does not know the access key (XAdminUserNotFound): check the credentials from SRC`},
+		{&obsclient.Error{Op: "ListObjects", StatusCode: 403, Code: "AccessDenied", Message: "AWS authentication requires a valid Date or x-amz-date header"}, exitAccess,
+			`access denied by https://obs.example.com for bucket "bkt" (check the credentials from SRC): AWS authentication requires a valid Date or x-amz-date header`},
+	}
+	for _, tc := range auth {
+		err := headError(tc.err, &v4, "SRC")
+		assert.Equal(t, tc.code, exitCode(err), tc.msg)
+		assert.Equal(t, tc.msg, err.Error())
+	}
+
 	for _, tc := range cases {
 		err := headError(tc.err, c, "SRC")
 		assert.Equal(t, tc.code, exitCode(err), tc.msg)
