@@ -179,6 +179,20 @@ func TestListParsing(t *testing.T) {
 	assert.Equal(t, []string{"", "dé/"}, markers)
 }
 
+// A server that ignores encoding-type=url (versitygw) does not echo it and
+// sends raw keys: they are taken as sent, so "+" and "%" survive.
+func TestListRawKeysWithoutEncodingType(t *testing.T) {
+	b, _ := fakeBucket(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<ListBucketResult><IsTruncated>false</IsTruncated><EncodingType></EncodingType>
+<Contents><Key>plus+sign %41.txt</Key><Size>1</Size></Contents><CommonPrefixes><Prefix>a+b%/</Prefix></CommonPrefixes></ListBucketResult>`)
+	})
+	res, err := b.ListObjects(context.Background(), obsclient.ListOptions{Delimiter: "/"})
+	require.NoError(t, err)
+	require.Len(t, res.Objects, 1)
+	assert.Equal(t, "plus+sign %41.txt", res.Objects[0].Key)
+	assert.Equal(t, []string{"a+b%/"}, res.CommonPrefixes)
+}
+
 func TestDeleteObjectsPartialFailure(t *testing.T) {
 	var got []string
 	b, _ := fakeBucket(t, func(w http.ResponseWriter, r *http.Request) {

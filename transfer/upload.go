@@ -47,6 +47,10 @@ type UploaderConfig struct {
 	// streaming upload (Stream); default Concurrency × PartSize. One part
 	// is always allowed, however large.
 	StreamMaxInFlight int64
+	// MinPartSize is the server's smallest non-last part; 0 asks the
+	// client (a MinPartSize method, as *obsclient.Bucket has), else
+	// MinPartSize.
+	MinPartSize int64
 }
 
 // UploadStats counts an Uploader's work (for the stats file).
@@ -86,6 +90,9 @@ func NewUploader(c Client, cfg UploaderConfig) *Uploader {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
+	}
+	if mp, ok := c.(interface{ MinPartSize() int64 }); ok && cfg.MinPartSize <= 0 {
+		cfg.MinPartSize = mp.MinPartSize()
 	}
 	if cfg.StreamMaxInFlight <= 0 {
 		cfg.StreamMaxInFlight = int64(cfg.Concurrency) * cfg.PartSize
@@ -161,7 +168,7 @@ func (u *Uploader) CommitWith(ctx context.Context, key string, s *Spool, o obscl
 		return obsclient.PutResult{ETag: snap.base.ETag, VersionID: snap.base.VersionID}, nil
 	}
 	appendable := u.canAppend(snap, key, co)
-	plan, err := PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty, Appendable: appendable})
+	plan, err := PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty, Appendable: appendable, MinPartSize: u.cfg.MinPartSize})
 	if err != nil {
 		return obsclient.PutResult{}, err
 	}
@@ -174,7 +181,7 @@ func (u *Uploader) CommitWith(ctx context.Context, key string, s *Spool, o obscl
 		if snap, err = s.snapshot(); err != nil { // the base may have advanced
 			return obsclient.PutResult{}, err
 		}
-		plan, err = PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty})
+		plan, err = PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty, MinPartSize: u.cfg.MinPartSize})
 		if err != nil {
 			return obsclient.PutResult{}, err
 		}
