@@ -45,7 +45,7 @@ func versitygwBin() (string, string) {
 	}
 	var dirs []string
 	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		lines := strings.Split(string(out), "\n") // GOBIN's line may be empty
 		if len(lines) > 0 && strings.TrimSpace(lines[0]) != "" {
 			dirs = append(dirs, strings.TrimSpace(lines[0]))
 		}
