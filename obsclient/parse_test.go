@@ -269,3 +269,20 @@ func TestSlowConsumerIsNotAStall(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(data)-1000, len(rest))
 }
+
+// obsclient names a copy source as OBS documents it, "bucket/key" with the
+// key escaped like a request path (space %20, "+" %2B, "?" %3F, UTF-8
+// escaped, "/" kept) and a literal "?versionId=": every server decodes
+// that form alike (issue 18).
+func TestCopySourceHeaderForm(t *testing.T) {
+	var got []string
+	b, _ := fakeBucket(t, func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("x-obs-copy-source"))
+		io.WriteString(w, `<CopyObjectResult><LastModified>2018-01-01T00:00:00.000Z</LastModified><ETag>"e"</ETag></CopyObjectResult>`)
+	})
+	_, err := b.CopyObject(context.Background(), "dst", obsclient.CopySource{Key: "dir/a b+c?é%.txt"}, obsclient.CopyOptions{})
+	require.NoError(t, err)
+	_, err = b.CopyObject(context.Background(), "dst", obsclient.CopySource{Bucket: "other", Key: "k&=#", VersionID: "G001"}, obsclient.CopyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"bkt/dir/a%20b%2Bc%3F%C3%A9%25.txt", "other/k%26%3D%23?versionId=G001"}, got)
+}
