@@ -5,7 +5,7 @@ package integration
 // backend) serves a temporary directory on 127.0.0.1; obsfs mounts it with
 // signature=v4 and path-style requests, and ordinary programs run on it as
 // on the emulator: cp -a, tar, rsync, a directory rename, appends (versitygw
-// has no OBS append API), user.* xattrs, a multipart upload, and a remount
+// has no OBS append API), user.* xattrs, a multipart upload, df, and a remount
 // that compares everything byte for byte. The tier skips, saying why, only
 // when the versitygw binary is not installed (.ci/run installs it:
 // go install github.com/versity/versitygw/cmd/versitygw@v1.8.0).
@@ -249,6 +249,13 @@ func TestVersitygw(t *testing.T) {
 		// The server's ETag of a multipart object is "<md5 of part md5s>-<parts>".
 		if etag := xattrValue(t, m.Path("multipart.bin"), "user.obs.etag"); !strings.HasSuffix(etag, "-4") {
 			t.Errorf("ETag %q: want a 4-part multipart upload (multipart_size=5, 17 MiB)", etag)
+		}
+	})
+
+	t.Run("df", func(t *testing.T) {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(m.Dir, &st); err != nil || st.Blocks == 0 {
+			t.Errorf("statfs on a versitygw mount: %+v %v", st, err)
 		}
 	})
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/obsfs/obsfs/obsclient"
@@ -84,5 +85,27 @@ func TestRenameDirOnFileBackedServer(t *testing.T) {
 	}
 	if b, err := os.ReadFile(e.path("g/e/f")); err != nil || string(b) != "data" {
 		t.Errorf("g/e/f: %q %v", b, err)
+	}
+}
+
+// noUsageStore is an S3 server that does not know OBS's ?storageinfo and
+// answers it with something else (versitygw answers a listing).
+type noUsageStore struct{ store }
+
+func (noUsageStore) StorageInfo(context.Context) (obsclient.StorageInfo, error) {
+	return obsclient.StorageInfo{}, &obsclient.Error{Op: "GetBucketStorageInfo", StatusCode: 200, Code: "MalformedResponse"}
+}
+
+// df works on a server without usage figures: no usage, unlimited capacity.
+func TestStatfsWithoutStorageInfo(t *testing.T) {
+	e := newEnv(t)
+	e.wrap = func(s store) store { return noUsageStore{s} }
+	e.mount(Options{})
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(e.mnt, &st); err != nil {
+		t.Fatalf("statfs on a server without ?storageinfo: %v", err)
+	}
+	if st.Blocks != unlimitedCap/statfsBsize || st.Bfree != st.Blocks || st.Namelen != 255 {
+		t.Errorf("statfs: %+v", st)
 	}
 }
