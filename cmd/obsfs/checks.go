@@ -151,7 +151,15 @@ func openBucket(ctx context.Context, c *Config, creds signer.Credentials, credSo
 	defer cancel()
 	info, err := b.Head(ctx)
 	if err != nil {
-		return nil, info, headError(diagnoseRefusal(ctx, b, err), c, credSource)
+		if err = diagnoseRefusal(ctx, b, err); err == nil {
+			// The listing went through: its refusal taught the client the
+			// server's clock (RequestTimeTooSkewed carries the server's
+			// Date, which a bodiless HEAD reply could not name). Again.
+			info, err = b.Head(ctx)
+		}
+		if err != nil {
+			return nil, info, headError(err, c, credSource)
+		}
 	}
 	return b, info, nil
 }
@@ -160,14 +168,19 @@ func openBucket(ctx context.Context, c *Config, creds signer.Credentials, credSo
 // which versitygw answers for an unknown access key): a HEAD reply has no
 // body, and only OBS names the error in a header. A one-key listing needs
 // the same permission and carries the server's <Error>, so its code
-// (SignatureDoesNotMatch, RequestTimeTooSkewed, …) words the message. Any
-// other outcome keeps the HEAD's error.
+// (SignatureDoesNotMatch, RequestTimeTooSkewed, …) words the message. It
+// returns nil when the listing succeeds (the client corrected its clock
+// from the listing's refusal: HEAD again); any other outcome keeps the
+// HEAD's error.
 func diagnoseRefusal(ctx context.Context, b *obsclient.Bucket, headErr error) error {
 	e, ok := obsclient.AsError(headErr)
 	if !ok || (e.StatusCode != 400 && e.StatusCode != 403 && e.StatusCode != 404) || e.Message != "" {
 		return headErr
 	}
 	_, err := b.ListObjects(ctx, obsclient.ListOptions{MaxKeys: 1})
+	if err == nil && e.StatusCode == 403 {
+		return nil
+	}
 	if le, ok := obsclient.AsError(err); ok && le.StatusCode == e.StatusCode && le.Code != "" {
 		return err
 	}
