@@ -139,6 +139,10 @@ func newFS(st store, o Options) (*FS, error) {
 		return nil, err
 	}
 	o = withDefaults(o)
+	var minPart int64 // the server's smallest non-last part (*obsclient.Bucket knows its dialect's)
+	if mp, ok := st.(interface{ MinPartSize() int64 }); ok {
+		minPart = mp.MinPartSize()
+	}
 	stats := &opStats{}
 	st = countingStore{store: st, s: stats}
 	f := &FS{
@@ -164,7 +168,7 @@ func newFS(st store, o Options) (*FS, error) {
 		}
 		f.disk = transfer.NewDiskTier(dc, transfer.DiskTierConfig{})
 	}
-	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger})
+	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger, MinPartSize: minPart})
 	f.meta = cache.NewMeta[objAttr, []listEntry](cache.MetaConfig{TTL: f.ttl, MaxEntries: o.MaxStatCacheEntries})
 	f.root = &node{fsys: f}
 	f.root.attr = f.rootAttr()

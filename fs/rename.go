@@ -8,7 +8,9 @@ package fs
 // bucket the native, atomic rename is used.
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -289,8 +291,7 @@ func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMa
 		wg.Add(1)
 		go func(k, dst string) {
 			defer func() { <-sem; wg.Done() }()
-			_, err := f.st.CopyObject(context.WithoutCancel(ctx), dst, obsclient.CopySource{Key: k}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
-			if err != nil {
+			if err := f.copyKey(context.WithoutCancel(ctx), dst, k); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -309,8 +310,34 @@ func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMa
 	return firstErr
 }
 
-// deleteAll deletes keys in batches of 1000.
+// copyKey copies one key of a directory rename server-side, metadata and
+// all. A directory marker the server will not copy is made anew: the posix
+// backend of versitygw (an S3 server on a local filesystem) answers a copy of
+// "d/" with 400 DirectoryObjectContainsData, as it measures the directory's
+// inode; the marker is then PUT empty with the source's type and metadata
+// (one HEAD and one PUT more, on such servers only).
+func (f *FS) copyKey(ctx context.Context, dst, src string) error {
+	_, err := f.st.CopyObject(ctx, dst, obsclient.CopySource{Key: src}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
+	if err == nil || !strings.HasSuffix(src, "/") || !obsclient.IsCode(err, "DirectoryObjectContainsData") {
+		return err
+	}
+	info, herr := f.st.HeadObject(ctx, src, obsclient.GetOptions{})
+	if herr != nil || info.Size != 0 {
+		return errors.Join(err, herr)
+	}
+	_, err = f.st.PutObject(ctx, dst, bytes.NewReader(nil), 0, obsclient.WriteOptions{ContentType: info.ContentType, Metadata: info.Metadata})
+	return err
+}
+
+// deleteAll deletes keys in batches of 1000, deepest first: a key sorts
+// after the marker of every directory holding it, so the reverse order
+// removes "d/f" before "d/" (a server that stores objects as files, like
+// versitygw's posix backend, cannot remove a directory that still holds
+// one).
 func (f *FS) deleteAll(ctx context.Context, keys []string) error {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	slices.Reverse(keys)
 	for len(keys) > 0 {
 		n := min(len(keys), 1000)
 		ids := make([]obsclient.ObjectID, n)

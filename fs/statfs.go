@@ -1,8 +1,9 @@
 package fs
 
 // Statfs reports the bucket's usage (GET ?storageinfo) against its quota
-// (GET ?quota); an unlimited bucket (quota 0) reports 1 EiB. Answers are
-// cached for statfsTTL.
+// (GET ?quota); an unlimited bucket (quota 0) reports 1 EiB, and a server
+// without usage figures (S3 servers) reports none used. Answers are cached
+// for statfsTTL.
 
 import (
 	"context"
@@ -11,6 +12,9 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"go.uber.org/zap"
+
+	"github.com/obsfs/obsfs/obsclient"
 )
 
 var (
@@ -34,6 +38,14 @@ func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 		return 0
 	}
 	info, err := f.st.StorageInfo(ctx)
+	if e, ok := obsclient.AsError(err); ok && e.StatusCode != 0 && e.StatusCode < 500 {
+		// The server answered but has no usage to give: ?storageinfo is
+		// OBS's, and an S3 server refuses it or answers something else (a
+		// listing). Report no usage against the capacity, as s3fs does,
+		// rather than fail df.
+		f.log.Debug("statfs: no storage usage from the server", zap.Error(err))
+		info, err = obsclient.StorageInfo{}, nil
+	}
 	if err != nil {
 		return f.errno("statfs", "", err)
 	}

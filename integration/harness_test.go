@@ -42,6 +42,8 @@ type Env struct {
 	Passwd string // AK:SK, mode 0600
 
 	client *obsclient.Bucket // made by the first Client call
+
+	endpoint string // url= of another server (versitygw); "" means Srv.URL
 }
 
 // newEnv starts an emulator that lives as long as t.
@@ -70,7 +72,11 @@ func writePasswd(t *testing.T, ak, sk string, mode os.FileMode) string {
 
 // Options is the -o value that reaches this emulator, plus extra options.
 func (e *Env) Options(extra ...string) string {
-	o := []string{"url=" + e.Srv.URL, "passwd_file=" + e.Passwd, "use_path_request_style"}
+	url := e.endpoint
+	if url == "" {
+		url = e.Srv.URL
+	}
+	o := []string{"url=" + url, "passwd_file=" + e.Passwd, "use_path_request_style"}
 	return strings.Join(append(o, extra...), ",")
 }
 

@@ -344,3 +344,14 @@ func (b *Bucket) ListMultipartUploads(ctx context.Context, o ListUploadsOptions)
 	}
 	return out, nil
 }
+
+// MinPartSize is the smallest non-last part the server takes: OBS's
+// 100 KB in the OBS dialect, S3's 5 MiB in the S3 dialects (signature v2
+// or v4), which is what S3-compatible servers (versitygw, MinIO, Ceph RGW)
+// enforce. The uploader asks (transfer.UploaderConfig.MinPartSize).
+func (b *Bucket) MinPartSize() int64 {
+	if b.isOBS() {
+		return 100 << 10
+	}
+	return 5 << 20
+}

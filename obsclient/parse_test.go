@@ -179,6 +179,20 @@ func TestListParsing(t *testing.T) {
 	assert.Equal(t, []string{"", "dé/"}, markers)
 }
 
+// A server that ignores encoding-type=url (versitygw) does not echo it and
+// sends raw keys: they are taken as sent, so "+" and "%" survive.
+func TestListRawKeysWithoutEncodingType(t *testing.T) {
+	b, _ := fakeBucket(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<ListBucketResult><IsTruncated>false</IsTruncated><EncodingType></EncodingType>
+<Contents><Key>plus+sign %41.txt</Key><Size>1</Size></Contents><CommonPrefixes><Prefix>a+b%/</Prefix></CommonPrefixes></ListBucketResult>`)
+	})
+	res, err := b.ListObjects(context.Background(), obsclient.ListOptions{Delimiter: "/"})
+	require.NoError(t, err)
+	require.Len(t, res.Objects, 1)
+	assert.Equal(t, "plus+sign %41.txt", res.Objects[0].Key)
+	assert.Equal(t, []string{"a+b%/"}, res.CommonPrefixes)
+}
+
 func TestDeleteObjectsPartialFailure(t *testing.T) {
 	var got []string
 	b, _ := fakeBucket(t, func(w http.ResponseWriter, r *http.Request) {
@@ -254,4 +268,21 @@ func TestSlowConsumerIsNotAStall(t *testing.T) {
 	rest, err := io.ReadAll(r)
 	require.NoError(t, err)
 	assert.Equal(t, len(data)-1000, len(rest))
+}
+
+// obsclient names a copy source as OBS documents it, "bucket/key" with the
+// key escaped like a request path (space %20, "+" %2B, "?" %3F, UTF-8
+// escaped, "/" kept) and a literal "?versionId=": every server decodes
+// that form alike (issue 18).
+func TestCopySourceHeaderForm(t *testing.T) {
+	var got []string
+	b, _ := fakeBucket(t, func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("x-obs-copy-source"))
+		io.WriteString(w, `<CopyObjectResult><LastModified>2018-01-01T00:00:00.000Z</LastModified><ETag>"e"</ETag></CopyObjectResult>`)
+	})
+	_, err := b.CopyObject(context.Background(), "dst", obsclient.CopySource{Key: "dir/a b+c?é%.txt"}, obsclient.CopyOptions{})
+	require.NoError(t, err)
+	_, err = b.CopyObject(context.Background(), "dst", obsclient.CopySource{Bucket: "other", Key: "k&=#", VersionID: "G001"}, obsclient.CopyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"bkt/dir/a%20b%2Bc%3F%C3%A9%25.txt", "other/k%26%3D%23?versionId=G001"}, got)
 }

@@ -32,7 +32,7 @@ type recorded struct{ method, query, date, auth string }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
-	r.reqs = append(r.reqs, recorded{req.Method, req.URL.RawQuery, req.Header.Get("Date"), req.Header.Get("Authorization")})
+	r.reqs = append(r.reqs, recorded{req.Method, req.URL.RawQuery, requestDate(req.Header), req.Header.Get("Authorization")})
 	r.mu.Unlock()
 	return r.next.RoundTrip(req)
 }
@@ -41,6 +41,14 @@ func (r *recorder) all() []recorded {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]recorded(nil), r.reqs...)
+}
+
+// requestDate is the request's signing date: X-Amz-Date (V4) or Date.
+func requestDate(h http.Header) string {
+	if d := h.Get("X-Amz-Date"); d != "" {
+		return d
+	}
+	return h.Get("Date")
 }
 
 // steppingClock advances 20 s per call, so every signature has its own Date.

@@ -336,10 +336,12 @@ func unescapeIf(encoded bool, s string) (string, error) {
 
 // keyDecoder returns the decoder of the keys, prefixes and markers of a
 // listing whose EncodingType is encodingType: URL-decoding for "url" (any
-// case) or none given, identity otherwise. A value that does not decode is
-// kept as sent.
+// case), identity otherwise, as the SDK does. A server that ignores
+// encoding-type=url (versitygw) says so by not echoing it, and its keys are
+// raw: decoding them would turn "a+b" into "a b". A value that does not
+// decode is kept as sent.
 func keyDecoder(encodingType string) func(string) string {
-	enc := encodingType == "" || strings.EqualFold(encodingType, "url")
+	enc := strings.EqualFold(encodingType, "url")
 	return func(s string) string {
 		if v, err := unescapeIf(enc, s); err == nil {
 			return v

@@ -56,7 +56,7 @@ const verifyChunk = 4 << 20
 
 // canAppend reports whether a commit of snap to key may take the append path.
 func (u *Uploader) canAppend(snap spoolSnapshot, key string, co CommitOptions) bool {
-	if _, ok := u.c.(Appender); !ok || co.NoAppend {
+	if _, ok := u.c.(Appender); !ok || co.NoAppend || u.noAppendAPI.Load() {
 		return false
 	}
 	if snap.base == nil {
@@ -133,8 +133,12 @@ func (u *Uploader) appendChunk(ctx context.Context, ap Appender, key string, s *
 					ErrAppendConflict, key, res.NextAppendPosition, end)
 			}
 			return end, nil
+		case obsclient.IsNotSupported(err): // no append API here (405 FsNotSupport on a parallel file system, 405/501 from S3 servers)
+			if !u.noAppendAPI.Swap(true) {
+				u.log.Info("the server has no append API: appends are uploaded or copied from now on", zap.Error(err))
+			}
+			return pos, fmt.Errorf("%w: %w", errNotAppendable, err)
 		case obsclient.IsCode(err, "ObjectNotAppendable") || obsclient.IsCode(err, "AppendTooLarge"),
-			obsclient.IsNotSupported(err),              // no append API here (405 FsNotSupport on a parallel file system)
 			n == 0 && obsclient.StatusCode(err) == 400: // a server refusing empty appends: create it by PUT
 			return pos, fmt.Errorf("%w: %w", errNotAppendable, err)
 		case obsclient.IsCode(err, "PositionNotEqualToLength"):

@@ -345,4 +345,15 @@ func TestAppendableOptInOnPFSFallsBack(t *testing.T) {
 	info, ok := e.srv.Object(testBucket, "log")
 	require.True(t, ok)
 	assert.False(t, info.Appendable)
+
+	// The uploader remembers that this server has no append API: a second
+	// new appendable file is uploaded without a refused append first.
+	e.reset()
+	s2 := newSpoolWith(t, e, nil, nil)
+	s2.SetAppendable(true)
+	appendTo(t, s2, []byte("other;"))
+	_, err = u.Commit(context.Background(), "log2", s2, obsclient.WriteOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "other;", string(e.body(t, "log2")))
+	assert.Zero(t, e.requests("AppendObject"), "no append request once the server refused the API")
 }

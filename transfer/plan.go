@@ -130,6 +130,18 @@ type PlanInput struct {
 	// 0) a new object to be created appendable. When every dirty byte lies
 	// at or past BaseSize the plan is then a PlanAppend.
 	Appendable bool
+	// MinPartSize is the server's smallest non-last part; 0 means
+	// MinPartSize (OBS's 100 KB). S3 servers need 5 MiB (S3MinPartSize).
+	MinPartSize int64
+}
+
+// S3MinPartSize is the smallest non-last part of S3 and of the servers
+// that follow it (versitygw, MinIO, Ceph RGW).
+const S3MinPartSize = 5 << 20
+
+// minPart is the smallest non-last part of this plan.
+func (in PlanInput) minPart() int64 {
+	return max(in.MinPartSize, MinPartSize)
 }
 
 // appendOnly reports whether every dirty byte lies at or past BaseSize and
@@ -169,12 +181,12 @@ func PlanUpload(in PlanInput) (Plan, error) {
 	if in.Appendable && in.appendOnly() {
 		return planAppend(in), nil
 	}
-	if in.BaseSize >= MinPartSize && in.Size > in.BaseSize && in.appendOnly() {
+	if in.BaseSize >= in.minPart() && in.Size > in.BaseSize && in.appendOnly() {
 		if p, ok := planCopyFirst(in); ok {
 			return p, nil
 		}
 	}
-	ps := EffectivePartSize(in.PartSize, in.Size)
+	ps := max(EffectivePartSize(in.PartSize, in.Size), min(in.minPart(), MaxPartSize))
 	if in.Size < ps {
 		return Plan{Kind: PlanPut, Steps: []Step{{Kind: StepPut, Off: 0, Len: in.Size}}}, nil
 	}
@@ -218,7 +230,7 @@ func planCopyFirst(in PlanInput) (Plan, bool) {
 	k := ceilDiv(in.BaseSize, MaxPartSize)
 	chunk := ceilDiv(in.BaseSize, k)
 	delta := in.Size - in.BaseSize
-	ps := partSizeFor(in.PartSize, delta, MaxParts-int(k))
+	ps := max(partSizeFor(in.PartSize, delta, MaxParts-int(k)), in.minPart())
 	if ps > MaxPartSize || ceilDiv(delta, ps) > MaxParts-k {
 		return Plan{}, false
 	}
@@ -275,7 +287,7 @@ func StreamPartSize(configured int64, n int) int64 {
 // the base object.
 func copyable(in PlanInput, dirty *Ranges, off, n int64) bool {
 	last := off+n == in.Size
-	return off+n <= in.BaseSize && !dirty.Overlaps(off, off+n) && (n >= MinPartSize || last)
+	return off+n <= in.BaseSize && !dirty.Overlaps(off, off+n) && (n >= in.minPart() || last)
 }
 
 // appendCell adds a grid cell to the steps, merging it into the previous

@@ -181,3 +181,34 @@ func checkPlan(t *testing.T, p Plan, size int64) {
 	}
 	require.Equal(t, size, off)
 }
+
+// With an S3 server's 5 MiB minimum part, growth of a 4 MiB base is not
+// a copy of the base as a (too small) first part: the whole object is
+// uploaded; a 6 MiB base is copied, and grid cells shorter than 5 MiB are
+// never copied.
+func TestPlanS3MinPartSize(t *testing.T) {
+	grow := func(base, size, min int64) Plan {
+		p, err := PlanUpload(PlanInput{Size: size, PartSize: 5 << 20, BaseSize: base,
+			Dirty: []Interval{{Start: base, End: size}}, MinPartSize: min})
+		require.NoError(t, err)
+		return p
+	}
+	p := grow(4<<20, 4<<20+14, S3MinPartSize)
+	assert.Equal(t, PlanPut, p.Kind, "%+v", p)
+	p = grow(4<<20, 4<<20+14, 0)
+	assert.Equal(t, PlanMultipart, p.Kind, "OBS copies a 4 MiB base: %+v", p)
+	p = grow(6<<20, 6<<20+14, S3MinPartSize)
+	require.Equal(t, PlanMultipart, p.Kind)
+	assert.Equal(t, StepCopy, p.Steps[0].Kind)
+	for _, st := range p.Steps[:len(p.Steps)-1] {
+		assert.GreaterOrEqual(t, st.Len, int64(S3MinPartSize), "non-last part %+v", st)
+	}
+	// An edit in the middle of a 12 MiB object with a 100 KiB part size:
+	// the grid is 5 MiB at least, so every non-last part is big enough.
+	e, err := PlanUpload(PlanInput{Size: 12 << 20, PartSize: 100 << 10, BaseSize: 12 << 20,
+		Dirty: []Interval{{Start: 6 << 20, End: 6<<20 + 1}}, MinPartSize: S3MinPartSize})
+	require.NoError(t, err)
+	for _, st := range e.Steps[:len(e.Steps)-1] {
+		assert.GreaterOrEqual(t, st.Len, int64(S3MinPartSize), "non-last part %+v", st)
+	}
+}

@@ -47,6 +47,10 @@ type UploaderConfig struct {
 	// streaming upload (Stream); default Concurrency × PartSize. One part
 	// is always allowed, however large.
 	StreamMaxInFlight int64
+	// MinPartSize is the server's smallest non-last part; 0 asks the
+	// client (a MinPartSize method, as *obsclient.Bucket has), else
+	// MinPartSize.
+	MinPartSize int64
 }
 
 // UploadStats counts an Uploader's work (for the stats file).
@@ -69,6 +73,11 @@ type Uploader struct {
 	uploaded, copied            atomic.Int64
 	parts, copyParts            atomic.Int64
 	appends                     atomic.Int64
+
+	// noAppendAPI: the server answered an append with 405/501 (an S3
+	// server, a parallel file system bucket): later commits skip the
+	// append path instead of paying a refused request per new file.
+	noAppendAPI atomic.Bool
 }
 
 // NewUploader returns an Uploader writing through c.
@@ -81,6 +90,9 @@ func NewUploader(c Client, cfg UploaderConfig) *Uploader {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
+	}
+	if mp, ok := c.(interface{ MinPartSize() int64 }); ok && cfg.MinPartSize <= 0 {
+		cfg.MinPartSize = mp.MinPartSize()
 	}
 	if cfg.StreamMaxInFlight <= 0 {
 		cfg.StreamMaxInFlight = int64(cfg.Concurrency) * cfg.PartSize
@@ -156,7 +168,7 @@ func (u *Uploader) CommitWith(ctx context.Context, key string, s *Spool, o obscl
 		return obsclient.PutResult{ETag: snap.base.ETag, VersionID: snap.base.VersionID}, nil
 	}
 	appendable := u.canAppend(snap, key, co)
-	plan, err := PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty, Appendable: appendable})
+	plan, err := PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty, Appendable: appendable, MinPartSize: u.cfg.MinPartSize})
 	if err != nil {
 		return obsclient.PutResult{}, err
 	}
@@ -169,7 +181,7 @@ func (u *Uploader) CommitWith(ctx context.Context, key string, s *Spool, o obscl
 		if snap, err = s.snapshot(); err != nil { // the base may have advanced
 			return obsclient.PutResult{}, err
 		}
-		plan, err = PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty})
+		plan, err = PlanUpload(PlanInput{Size: snap.size, PartSize: u.cfg.PartSize, BaseSize: snap.baseSize(), Dirty: snap.dirty, MinPartSize: u.cfg.MinPartSize})
 		if err != nil {
 			return obsclient.PutResult{}, err
 		}

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -150,18 +151,54 @@ func openBucket(ctx context.Context, c *Config, creds signer.Credentials, credSo
 	defer cancel()
 	info, err := b.Head(ctx)
 	if err != nil {
-		return nil, info, headError(err, c, credSource)
+		if err = diagnoseRefusal(ctx, b, err); err == nil {
+			// The listing went through: its refusal taught the client the
+			// server's clock (RequestTimeTooSkewed carries the server's
+			// Date, which a bodiless HEAD reply could not name). Again.
+			info, err = b.Head(ctx)
+		}
+		if err != nil {
+			return nil, info, headError(err, c, credSource)
+		}
 	}
 	return b, info, nil
+}
+
+// diagnoseRefusal learns why a HEAD bucket was refused (400, 403, or 404,
+// which versitygw answers for an unknown access key): a HEAD reply has no
+// body, and only OBS names the error in a header. A one-key listing needs
+// the same permission and carries the server's <Error>, so its code
+// (SignatureDoesNotMatch, RequestTimeTooSkewed, …) words the message. It
+// returns nil when the listing succeeds (the client corrected its clock
+// from the listing's refusal: HEAD again); any other outcome keeps the
+// HEAD's error.
+func diagnoseRefusal(ctx context.Context, b *obsclient.Bucket, headErr error) error {
+	e, ok := obsclient.AsError(headErr)
+	if !ok || (e.StatusCode != 400 && e.StatusCode != 403 && e.StatusCode != 404) || e.Message != "" {
+		return headErr
+	}
+	_, err := b.ListObjects(ctx, obsclient.ListOptions{MaxKeys: 1})
+	if err == nil && e.StatusCode == 403 {
+		return nil
+	}
+	if le, ok := obsclient.AsError(err); ok && le.StatusCode == e.StatusCode && le.Code != "" {
+		return err
+	}
+	return headErr
 }
 
 // headError turns a failed HEAD bucket into the one line a user needs.
 func headError(err error, c *Config, credSource string) error {
 	ep := endpointURL(c.Endpoint)
 	e, ok := obsclient.AsError(err)
+	if ok {
+		if msg := authRefusal(e, c, ep, credSource); msg != "" {
+			return failf(exitAccess, "%s", msg)
+		}
+	}
 	switch {
 	case obsclient.IsAccessDenied(err):
-		return failf(exitAccess, "access denied by %s for bucket %q (check the credentials from %s)", ep, c.Bucket, credSource)
+		return failf(exitAccess, "access denied by %s for bucket %q (check the credentials from %s)%s", ep, c.Bucket, credSource, serverSaid(e))
 	case obsclient.IsNotFound(err):
 		return failf(exitNoBucket, "bucket %q does not exist at %s", c.Bucket, ep)
 	case !ok || e.StatusCode == 0:
@@ -170,6 +207,38 @@ func headError(err error, c *Config, credSource string) error {
 		return failf(exitFailure, "bucket %q is not served by %s (%d %s): check url= and region=", c.Bucket, ep, e.StatusCode, e.Code)
 	}
 	return failf(exitFailure, "HEAD bucket %q at %s failed: %v", c.Bucket, ep, err)
+}
+
+// authRefusal words a refused signature by what the server said: the clock,
+// the region, the secret key, the access key or the token. "" when the
+// error is none of these.
+func authRefusal(e *obsclient.Error, c *Config, ep, credSource string) string {
+	said := serverSaid(e)
+	switch e.Code {
+	case "RequestTimeTooSkewed":
+		return fmt.Sprintf("%s refused the request time: this machine's clock differs from the server's by more than 15 minutes (RequestTimeTooSkewed%s); set the clock (NTP)", ep, said)
+	case "AuthorizationHeaderMalformed", "AuthorizationQueryParametersError", "InvalidRegion":
+		region := c.Region
+		if region == "" {
+			region = obsclient.DefaultRegion
+		}
+		return fmt.Sprintf("%s refused the signature's region %q (%s%s): set region= to the bucket's region", ep, region, e.Code, said)
+	case "SignatureDoesNotMatch":
+		return fmt.Sprintf("%s says the signature does not match (SignatureDoesNotMatch): check the secret key from %s, and signature= (now %s)", ep, credSource, c.Signature)
+	case "InvalidAccessKeyId", "XAdminUserNotFound": // the second is versitygw's
+		return fmt.Sprintf("%s does not know the access key (%s): check the credentials from %s", ep, e.Code, credSource)
+	case "InvalidToken", "ExpiredToken", "InvalidSecurity", "TokenRefreshRequired":
+		return fmt.Sprintf("%s refused the security token (%s%s): renew the temporary credentials from %s", ep, e.Code, said, credSource)
+	}
+	return ""
+}
+
+// serverSaid is ": <message>" of the server's error, or "".
+func serverSaid(e *obsclient.Error) string {
+	if e == nil || e.Message == "" {
+		return ""
+	}
+	return ": " + e.Message
 }
 
 // transportCause strips the layers that repeat the URL from a network error.

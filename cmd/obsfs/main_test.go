@@ -84,7 +84,7 @@ func TestStartupErrors(t *testing.T) {
 		{"mountpoint is a file", []string{"bkt1", file, "-f", "-o", e.opts()}, exitMountpoint, "obsfs: mountpoint " + file + " is not a directory"},
 		{"mountpoint not empty", []string{"bkt1", full, "-f", "-o", e.opts()}, exitMountpoint, "obsfs: mountpoint " + full + " is not empty (use -o nonempty to mount over it)"},
 		{"endpoint unreachable", []string{"bkt1", e.mnt, "-f", "-o", e.opts("url=http://127.0.0.1:1")}, exitEndpoint, "obsfs: cannot reach http://127.0.0.1:1: dial tcp 127.0.0.1:1: connect: connection refused"},
-		{"wrong secret", []string{"bkt1", e.mnt, "-f", "-o", e.opts("passwd_file=" + wrong)}, exitAccess, "obsfs: access denied by " + e.srv.URL + ` for bucket "bkt1" (check the credentials from passwd file ` + wrong + ")"},
+		{"wrong secret", []string{"bkt1", e.mnt, "-f", "-o", e.opts("passwd_file=" + wrong)}, exitAccess, "obsfs: " + e.srv.URL + ` says the signature does not match (SignatureDoesNotMatch): check the secret key from passwd file ` + wrong + ", and signature= (now obs)"},
 		{"no such bucket", []string{"nope", e.mnt, "-f", "-o", e.opts()}, exitNoBucket, `obsfs: bucket "nope" does not exist at ` + e.srv.URL},
 		{"non-empty allowed, then bucket checked", []string{"nope", full, "-f", "-o", e.opts("nonempty")}, exitNoBucket, `obsfs: bucket "nope" does not exist`},
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -250,6 +251,15 @@ func (s *Server) authHeaderV4(rc *reqCtx, h string) error {
 	}
 	if err := s.checkSkew(t); err != nil {
 		return err
+	}
+	dateHeader := "date"
+	if rc.r.Header.Get("x-amz-date") != "" {
+		dateHeader = "x-amz-date"
+	}
+	if !slices.Contains(a.signed, dateHeader) {
+		// As S3: the date a signature is checked against must be signed, or
+		// the request could be replayed at any later time.
+		return errf(http.StatusForbidden, "AccessDenied", "There were headers present in the request which were not signed: %s", dateHeader)
 	}
 	payload := rc.r.Header.Get("x-amz-content-sha256")
 	if payload == "" {

@@ -14,24 +14,37 @@ type copySource struct {
 	bucket, key, versionID string
 }
 
-// parseCopySource accepts "[/]bucket/key[?versionId=id]" with the key
-// URL-encoded (QueryUnescape, so "+" is a space as the SDK sends it).
+// parseCopySource decodes x-obs-copy-source / x-amz-copy-source the way the
+// services do: the value is URL-encoded as a whole, so it is percent-decoded
+// whole (bucket, the slash after it, the key; "+" is a space, as the SDK's
+// QueryEscape sends it; a literal "+" arrives as %2B), with or without a
+// leading "/". A version is a query: a literal "?versionId=" (a "?" in the
+// key arrives as %3F), so it is cut off before decoding. All of these name
+// bucket "b", key "dir/a b+c?":
+//
+//	b/dir/a%20b%2Bc%3F            the documented form (as obsclient sends)
+//	/b/dir/a+b%2Bc%3F             the SDK's, with a leading slash
+//	b%2Fdir%2Fa%20b%2Bc%3F        slashes encoded too (goofys)
 func parseCopySource(s string) (copySource, error) {
-	s = strings.TrimPrefix(s, "/")
 	var cs copySource
-	if i := strings.Index(s, "?versionId="); i >= 0 {
-		cs.versionID = s[i+len("?versionId="):]
-		s = s[:i]
+	if i := strings.LastIndex(s, "?"); i >= 0 {
+		if v, ok := strings.CutPrefix(s[i+1:], "versionId="); ok {
+			id, err := url.QueryUnescape(v)
+			if err != nil {
+				return cs, invalidArgument("Invalid version id specified in the copy source")
+			}
+			cs.versionID, s = id, s[:i]
+		}
 	}
-	b, k, ok := strings.Cut(s, "/")
+	dec, err := url.QueryUnescape(s)
+	if err != nil {
+		return cs, invalidArgument("Invalid copy source encoding")
+	}
+	b, k, ok := strings.Cut(strings.TrimPrefix(dec, "/"), "/")
 	if !ok || b == "" || k == "" {
 		return cs, invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
-	var err error
-	if cs.key, err = url.QueryUnescape(k); err != nil {
-		return cs, invalidArgument("Invalid copy source encoding")
-	}
-	cs.bucket = b
+	cs.bucket, cs.key = b, k
 	if len(cs.key) > 1024 {
 		return cs, errKeyTooLong
 	}

@@ -247,16 +247,23 @@ func (rc *reqCtx) applyOverrides() {
 
 // parseRange interprets a Range header against size (PROTOCOL.md §3):
 // malformed or reversed ranges are ignored (full body), a start past the end
-// is 416, an end past the end is clamped.
+// is 416, an end past the end is clamped. The unit is case-insensitive
+// (RFC 9110 §14.1); several ranges are not served (the full body, as S3
+// and OBS answer).
 func parseRange(h string, size int64) (start, n int64, partial bool, err error) {
-	spec, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
+	h = strings.TrimSpace(h)
+	spec, ok := "", len(h) >= len("bytes=") && strings.EqualFold(h[:len("bytes=")], "bytes=")
+	if ok {
+		spec = strings.TrimSpace(h[len("bytes="):])
+	}
 	if !ok || strings.Contains(spec, ",") {
 		return 0, size, false, nil
 	}
-	a, b, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	a, b, ok := strings.Cut(spec, "-")
 	if !ok {
 		return 0, size, false, nil
 	}
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
 	if a == "" {
 		suffix, perr := strconv.ParseInt(b, 10, 64)
 		if perr != nil || suffix < 0 {

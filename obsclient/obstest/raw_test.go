@@ -346,6 +346,25 @@ func TestProtocolVectors(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode, "vector G")
+	// G with X-Amz-Date in place of Date, as obsclient signs V4 (computed,
+	// signer_test.go TestVectorG_V4AmzDate): accepted the way S3 accepts it.
+	g2 := func(signed, sig string) int {
+		r, _ := http.NewRequest("HEAD", host+"/dir/a%20b.txt", nil)
+		r.Host = "examplebucket.obs.cn-north-4.myhuaweicloud.com:80"
+		r.Header.Set("X-Amz-Date", "20241015T080000Z")
+		r.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+		r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKEXAMPLE/20241015/cn-north-4/s3/aws4_request,SignedHeaders="+signed+",Signature="+sig)
+		resp, err := client.Do(r)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, 200, g2("host;x-amz-content-sha256;x-amz-date", "730a3a849964200c43985b9124850798d07e89eba069ed74143505fb795f3463"), "vector G with X-Amz-Date")
+	// The date must be signed (S3: "There were headers present in the
+	// request which were not signed"): a replayable request is refused.
+	crNoDate := "HEAD\n/dir/a%20b.txt\n\nhost:examplebucket.obs.cn-north-4.myhuaweicloud.com:80\nx-amz-content-sha256:UNSIGNED-PAYLOAD\n\nhost;x-amz-content-sha256\nUNSIGNED-PAYLOAD"
+	sig := signer.SignV4("SKEXAMPLE", vecDate, "cn-north-4", signer.StringToSignV4(vecDate, "cn-north-4", crNoDate))
+	assert.Equal(t, 403, g2("host;x-amz-content-sha256", sig), "an unsigned X-Amz-Date")
 }
 
 func TestV4PayloadHash(t *testing.T) {

@@ -324,19 +324,23 @@ type Target struct {
 	Region        string // V4 only
 }
 
-// SignRequest signs req in place for dialect d at time now: it sets Date,
+// SignRequest signs req in place for dialect d at time now: it sets the
+// date (Date for OBS and V2; X-Amz-Date, ISO 8601 basic, for V4, as S3
+// requires: servers other than OBS refuse a V4 request dated only by Date),
 // the security-token header when the credentials carry one, for V4 the
 // x-amz-content-sha256 header (UNSIGNED-PAYLOAD unless already set), and
 // Authorization. req.URL must already hold the final path and query.
 func SignRequest(req *http.Request, d Dialect, c Credentials, t Target, now time.Time) {
-	req.Header.Set("Date", now.UTC().Format(HTTPDate))
 	if c.SecurityToken != "" {
 		req.Header.Set(d.HeaderPrefix()+"security-token", c.SecurityToken)
 	}
 	if d == V4 {
+		req.Header.Del("Date")
+		req.Header.Set("X-Amz-Date", now.UTC().Format(ISO8601Basic))
 		signV4(req, c, t, now)
 		return
 	}
+	req.Header.Set("Date", now.UTC().Format(HTTPDate))
 	resource := CanonicalResource(t.Bucket, t.EscapedKey, t.VirtualHosted, req.URL.Query(), d)
 	sts := StringToSign(req.Method, req.Header.Get("Content-MD5"), req.Header.Get("Content-Type"),
 		req.Header.Get("Date"), CanonicalHeaders(req.Header, d.HeaderPrefix()), resource)

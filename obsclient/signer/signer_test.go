@@ -133,12 +133,32 @@ func TestVectorG_V4(t *testing.T) {
 	assert.Equal(t, "356d934a2012541624fd5d126c215fe063d4cdffe2ba0c3208eba96505f86c6a",
 		SignV4(vecSK, tm, "cn-north-4", StringToSignV4(tm, "cn-north-4", cr)))
 
-	// SignRequest produces the same header.
+}
+
+// SignRequest in V4 sends and signs X-Amz-Date (ISO 8601 basic) instead of
+// an RFC 1123 Date: S3 servers other than OBS (versitygw, MinIO, Ceph RGW)
+// refuse a V4 request dated only by Date. Vector G with the X-Amz-Date
+// header in place of Date (computed).
+func TestVectorG_V4AmzDate(t *testing.T) {
+	host := "examplebucket.obs.cn-north-4.myhuaweicloud.com:80"
+	tm := vecTime(t)
 	req, _ := http.NewRequest("HEAD", "http://"+host+"/dir/a%20b.txt", nil)
 	SignRequest(req, V4, vecCreds, Target{Bucket: "examplebucket", EscapedKey: "dir/a%20b.txt", VirtualHosted: true, Region: "cn-north-4"}, tm)
+	assert.Equal(t, "20241015T080000Z", req.Header.Get("X-Amz-Date"))
+	assert.Empty(t, req.Header.Get("Date"), "V4 is dated by X-Amz-Date alone")
+	assert.Equal(t, UnsignedPayload, req.Header.Get("X-Amz-Content-Sha256"))
+
+	h := http.Header{}
+	h.Set("x-amz-date", "20241015T080000Z")
+	h.Set("x-amz-content-sha256", UnsignedPayload)
+	signed := []string{"host", "x-amz-content-sha256", "x-amz-date"}
+	cr := CanonicalRequestV4("HEAD", "/dir/a%20b.txt", url.Values{}, h, host, signed, UnsignedPayload)
+	assert.Equal(t, "HEAD\n/dir/a%20b.txt\n\nhost:"+host+"\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:20241015T080000Z"+
+		"\n\nhost;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD", cr)
+	sig := SignV4(vecSK, tm, "cn-north-4", StringToSignV4(tm, "cn-north-4", cr))
 	assert.Equal(t, "AWS4-HMAC-SHA256 Credential=AKEXAMPLE/20241015/cn-north-4/s3/aws4_request,"+
-		"SignedHeaders=date;host;x-amz-content-sha256,Signature=356d934a2012541624fd5d126c215fe063d4cdffe2ba0c3208eba96505f86c6a",
-		req.Header.Get("Authorization"))
+		"SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature="+sig, req.Header.Get("Authorization"))
+	assert.Equal(t, "730a3a849964200c43985b9124850798d07e89eba069ed74143505fb795f3463", sig) // checked with an independent implementation
 }
 
 func TestV2UsesAmzHeaders(t *testing.T) {
