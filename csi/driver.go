@@ -83,12 +83,12 @@ func (d *Driver) Serve(ctx context.Context, endpoint, cleanupRoot string) error 
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	if cleanupRoot != "" { // before the socket appears: a CO's first publish finds dead mounts gone
+		d.CleanupDeadMounts(ctx, cleanupRoot)
+	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return err
-	}
-	if cleanupRoot != "" {
-		d.CleanupDeadMounts(ctx, cleanupRoot)
 	}
 	srv := grpc.NewServer(grpc.UnaryInterceptor(d.logCalls))
 	csi.RegisterIdentityServer(srv, d)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func waitSocket(t *testing.T, sock string) {
 // csiDriver is the obsfs-csi binary running on a socket.
 type csiDriver struct {
 	cmd    *exec.Cmd
-	log    *bytes.Buffer
+	log    *lockedBuffer
 	exited chan struct{}
 	conn   *grpc.ClientConn
 	node   csipb.NodeClient
@@ -99,7 +100,7 @@ type csiDriver struct {
 func startCSIDriver(t *testing.T, e *Env, sock, pods string) *csiDriver {
 	t.Helper()
 	_ = os.Remove(sock)
-	d := &csiDriver{log: &bytes.Buffer{}, exited: make(chan struct{})}
+	d := &csiDriver{log: &lockedBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(filepath.Join(binDir, "obsfs-csi"), "--endpoint", "unix://"+sock, "--node-id", "node-1",
 		"--obsfs", obsfsBin(), "--url", e.Srv.URL, "--options", "use_path_request_style", "--pods-dir", pods, "--log-level", "debug")
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
@@ -215,6 +216,25 @@ func TestCSIDriverEndToEnd(t *testing.T) {
 	_, err = d.node.NodeUnpublishVolume(ctx, &csipb.NodeUnpublishVolumeRequest{VolumeId: testBucket + ":/vol", TargetPath: b})
 	require.NoError(t, err)
 	assert.False(t, isMountpoint(b))
+}
+
+// lockedBuffer is a bytes.Buffer safe for the process's output goroutine
+// and the test reading it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // mounts lists the mount points in /proc/self/mountinfo.

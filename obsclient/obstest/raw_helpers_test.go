@@ -34,7 +34,12 @@ func newRaw(t *testing.T, d signer.Dialect, opts Options) *rawEnv {
 	opts.FSBuckets = append(opts.FSBuckets, testFS)
 	opts.Domains = append(opts.Domains, testDomain)
 	srv := NewTest(t, opts)
-	return &rawEnv{t: t, srv: srv, dialect: d, client: &http.Client{Timeout: 10 * time.Second},
+	// A transport of its own: httptest.Server.Close closes the idle
+	// connections of http.DefaultTransport, which would break the requests
+	// of tests running in parallel ("CloseIdleConnections called").
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &rawEnv{t: t, srv: srv, dialect: d, client: &http.Client{Timeout: 10 * time.Second, Transport: tr},
 		creds: signer.Credentials{AccessKey: opts.AccessKey, SecretKey: opts.SecretKey, SecurityToken: opts.SecurityToken}}
 }
 
