@@ -227,8 +227,11 @@ func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 		AttrTimeout:     &ttl,
 		NegativeTimeout: &ttl,
 		NullPermissions: true,
-		UID:             f.opts.UID,
-		GID:             f.opts.GID,
+		// No UID/GID here: go-fuse would show every owner-0 file (root's
+		// files, by their metadata) as the uid= user's, and the kernel's
+		// default_permissions would let that user read them. Options.UID
+		// and GID are defaults for objects without uid/gid metadata only
+		// (attrs.go).
 	}
 	srv, err := gofs.Mount(dir, f.root, opts)
 	if err != nil && mc.AllowOther && os.Geteuid() != 0 {
