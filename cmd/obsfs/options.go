@@ -130,8 +130,8 @@ var options = []option{
 	strOpt("passwd_file", "", "FILE", "credentials file (`AK:SK[:TOKEN]` or `BUCKET:AK:SK` lines, mode 0600); see Credentials", func(c *Config) *string { return &c.PasswdFile }, nil),
 	strOpt("sse", "", "SPEC", "server-side encryption of new objects: `kms`, `kms:KEYID`, or `c:FILE` (SSE-C; FILE holds the 32-byte key raw or base64, mode 0600)", func(c *Config) *string { return &c.SSE }, checkSSE),
 
-	idOpt("uid", os.Geteuid(), "owner of files without a `uid` in their metadata", func(c *Config) *int { return &c.UID }),
-	idOpt("gid", os.Getegid(), "group of files without a `gid` in their metadata", func(c *Config) *int { return &c.GID }),
+	idOpt("uid", os.Geteuid(), "owner of the mount root and of files without a `uid` in their metadata; an owner in the metadata wins, uid 0 too (s3fs's `uid=` instead forces the owner of every file)", func(c *Config) *int { return &c.UID }),
+	idOpt("gid", os.Getegid(), "group of the mount root and of files without a `gid` in their metadata; a group in the metadata wins", func(c *Config) *int { return &c.GID }),
 	octalOpt("umask", "022", "permission bits removed from files and directories without a `mode` in their metadata", func(c *Config) *uint32 { return &c.Umask }),
 	octalOpt("mp_umask", "022", "permission bits removed from the mount point directory itself", func(c *Config) *uint32 { return &c.MountpointUmask }),
 	boolOpt("allow_other", false, "let other users access the mount (non-root needs `user_allow_other` in /etc/fuse.conf)", func(c *Config) *bool { return &c.AllowOther }),
@@ -179,7 +179,7 @@ var options = []option{
 	flagOpt("sync", []string{"async"}, "mount flag: every write(2) returns only once the file is committed to the bucket (the kernel fsyncs after each write, and each fsync uploads the file: slow for large files written in many pieces); `async` (the default) clears it"),
 	flagOpt("dirsync", nil, "mount flag: directory changes are synchronous; obsfs's always are (create, mkdir, rename and unlink complete on the server before they return)"),
 	flagOpt("noatime", []string{"atime", "relatime", "norelatime"}, "access-time mount flags, passed to the kernel and shown in /proc/mounts; obsfs never updates atime on read (only `touch -a`/utimes set it), so every choice behaves as `noatime`"),
-	flagOpt("strictatime", []string{"nostrictatime", "nodiratime", "diratime", "lazytime", "nolazytime"}, "more access-time mount flags, passed to the kernel like `noatime`; with the same effect on obsfs: none"),
+	flagOpt("strictatime", []string{"nostrictatime", "nodiratime", "diratime", "lazytime", "nolazytime"}, "more access-time mount flags, passed to the kernel like `noatime`; obsfs behaves as with `noatime` under any of them"),
 
 	// s3fs compatibility: s3fs's names for the options above, and s3fs
 	// options that obsfs honours or already satisfies.
@@ -190,7 +190,7 @@ var options = []option{
 	strOpt("endpoint", "", "REGION", "s3fs compatibility: same as `region=` (the V4 signing region)", func(c *Config) *string { return &c.Region }, nil),
 	{name: "no_check_certificate", kind: kindBool, help: "s3fs compatibility: same as `ssl_verify=false`",
 		set: func(c *Config, v string) error { return setIf(v, func() { c.SSLVerify = false }) }},
-	{name: "ssl_verify_hostname", kind: kindEnum, values: []string{"0", "1", "2"}, arg: "0|2",
+	{name: "ssl_verify_hostname", kind: kindEnum, values: []string{"0", "1", "2"},
 		help: "s3fs compatibility: `0` checks the certificate chain but not that it names the endpoint's host; `1` and `2` (the default) check both",
 		set:  func(c *Config, v string) error { c.SkipHostnameVerify = v == "0"; return nil }},
 	{name: "use_sse", kind: kindString, arg: "SPEC", bareOK: true,
