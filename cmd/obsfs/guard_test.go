@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -117,13 +118,16 @@ func TestHandoffRoundTrip(t *testing.T) {
 	assert.True(t, secretEnv("OBS_SECRET_ACCESS_KEY"))
 	assert.True(t, secretEnv("AWS_SESSION_TOKEN"))
 	assert.False(t, secretEnv("OBS_ENDPOINT"))
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
+	// Raw fds: readHandoff takes ownership of the read end and closes it
+	// (an *os.File here would close the number again when collected).
+	var fds [2]int
+	require.NoError(t, syscall.Pipe2(fds[:], syscall.O_CLOEXEC))
+	w := os.NewFile(uintptr(fds[1]), "w")
 	go func() {
 		_, _ = w.WriteString(`{"Args":["bkt","/mnt","-o","proxy=http://u:pw@p:1"],"Env":{"OBS_SECRET_ACCESS_KEY":"SK"}}` + "\n")
 		w.Close()
 	}()
-	env := envOf(map[string]string{daemonArgsEnv: strconv.Itoa(int(r.Fd())), "HOME": "/h"})
+	env := envOf(map[string]string{daemonArgsEnv: strconv.Itoa(fds[0]), "HOME": "/h"})
 	args, getenv, err := readHandoff(env)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"bkt", "/mnt", "-o", "proxy=http://u:pw@p:1"}, args)
