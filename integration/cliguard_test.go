@@ -230,7 +230,10 @@ func TestDaemonKeepsSecrets(t *testing.T) {
 	mnt := t.TempDir()
 	logfile := filepath.Join(t.TempDir(), "obsfs.log")
 	opts := "url=" + e.Srv.URL + ",use_path_request_style,proxy=http://puser:" + proxyPW + "@" + proxy + ",logfile=" + logfile + ",dbglevel=debug"
-	env := []string{"OBS_ACCESS_KEY_ID=" + testAccessKey, "OBS_SECRET_ACCESS_KEY=" + testSecretKey, "HOME=" + t.TempDir()}
+	// HTTP_PROXY with a password too (Go never proxies loopback, so it is
+	// only checked to stay out of /proc/PID/environ).
+	env := []string{"OBS_ACCESS_KEY_ID=" + testAccessKey, "OBS_SECRET_ACCESS_KEY=" + testSecretKey, "HOME=" + t.TempDir(),
+		"HTTP_PROXY=http://puser:" + proxyPW + "@" + proxy}
 	r := runCmd("", env, obsfsBin(), e.Bucket, mnt, "-o", opts)
 	t.Cleanup(func() { unmountDaemon(t, mnt) })
 	if r.Code != 0 {
@@ -252,7 +255,7 @@ func TestDaemonKeepsSecrets(t *testing.T) {
 	}
 	environ, err := os.ReadFile("/proc/" + pid + "/environ")
 	must(t, err)
-	for _, s := range []string{testSecretKey, testAccessKey, "OBS_SECRET_ACCESS_KEY"} {
+	for _, s := range []string{testSecretKey, testAccessKey, "OBS_SECRET_ACCESS_KEY", proxyPW} {
 		if strings.Contains(string(environ), s) {
 			t.Errorf("/proc/%s/environ still holds %q", pid, s)
 		}

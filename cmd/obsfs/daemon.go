@@ -9,9 +9,9 @@ package main
 // Secrets never reach the daemon's /proc/PID/cmdline (world-readable) or
 // /proc/PID/environ: its argv is the command line with URL passwords
 // redacted (proxy=http://user:xxxxx@host), its environment lacks the
-// credential variables (OBS_ACCESS_KEY_ID, …), and the real arguments and
-// those variables come through the hand-off pipe as one JSON document,
-// read before anything else (main.go).
+// credential variables (OBS_ACCESS_KEY_ID, …) and proxy variables with a
+// password, and the real arguments and those variables come through the
+// hand-off pipe as one JSON document, read before anything else (main.go).
 //
 // The child starts in a new session (setsid), with stdio on /dev/null
 // (stderr on the log file when there is one, so a panic is kept), goes to
@@ -67,6 +67,28 @@ func secretEnv(name string) bool {
 	return false
 }
 
+// proxyEnv are the proxy variables Go's HTTP client reads; one whose URL
+// holds a password is handed off too, and set again in the child's
+// process-local environment (os.Setenv does not reach /proc/PID/environ).
+var proxyEnv = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"}
+
+// splitDaemonEnv splits the parent's environment into the daemon's (with
+// the daemon markers) and the variables withheld from it.
+func splitDaemonEnv(environ []string) (env []string, withheld map[string]string) {
+	env = []string{daemonEnv + "=3", daemonArgsEnv + "=4"}
+	withheld = map[string]string{}
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case secretEnv(k), slices.Contains(proxyEnv, k) && strings.Contains(v, "@"):
+			withheld[k] = v
+		case k != daemonEnv && k != daemonArgsEnv:
+			env = append(env, kv)
+		}
+	}
+	return env, withheld
+}
+
 // daemonExecutable is the binary to re-execute: its real path, so that the
 // kernel names the process after it; /proc/self/exe if that is gone.
 func daemonExecutable() string {
@@ -89,17 +111,8 @@ func startDaemon(c *Config, args []string, stderr io.Writer) int {
 		w.Close()
 		return reportError(stderr, err)
 	}
-	ho := handoff{Args: args, Env: map[string]string{}}
-	env := []string{daemonEnv + "=3", daemonArgsEnv + "=4"}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		switch {
-		case secretEnv(k):
-			ho.Env[k] = v
-		case k != daemonEnv && k != daemonArgsEnv:
-			env = append(env, kv)
-		}
-	}
+	env, withheld := splitDaemonEnv(os.Environ())
+	ho := handoff{Args: args, Env: withheld}
 	shown := []string{"obsfs"}
 	for _, a := range args {
 		shown = append(shown, redactURLs(a))
@@ -142,6 +155,11 @@ func readHandoff(getenv func(string) string) (args []string, env func(string) st
 	var ho handoff
 	if err := json.NewDecoder(f).Decode(&ho); err != nil {
 		return nil, nil, fmt.Errorf("reading the arguments from the parent obsfs: %v", err)
+	}
+	for k, v := range ho.Env {
+		if slices.Contains(proxyEnv, k) {
+			_ = os.Setenv(k, v) // for http.ProxyFromEnvironment
+		}
 	}
 	return ho.Args, func(k string) string {
 		if v, ok := ho.Env[k]; ok {

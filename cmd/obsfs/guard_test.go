@@ -150,3 +150,11 @@ func TestCaptureStderr(t *testing.T) {
 	assert.NoError(t, err)
 	assert.Empty(t, said)
 }
+
+func TestSplitDaemonEnv(t *testing.T) {
+	env, withheld := splitDaemonEnv([]string{"PATH=/bin", "OBS_ACCESS_KEY_ID=AK", "OBS_SECRET_ACCESS_KEY=SK",
+		"AWS_SESSION_TOKEN=TOK", "HTTPS_PROXY=http://u:pw@p:1", "http_proxy=http://p:2", "OBSFS_DAEMON_FD=9", "OBS_ENDPOINT=h"})
+	assert.Equal(t, []string{"OBSFS_DAEMON_FD=3", "OBSFS_DAEMON_ARGS_FD=4", "PATH=/bin", "http_proxy=http://p:2", "OBS_ENDPOINT=h"}, env)
+	assert.Equal(t, map[string]string{"OBS_ACCESS_KEY_ID": "AK", "OBS_SECRET_ACCESS_KEY": "SK", "AWS_SESSION_TOKEN": "TOK",
+		"HTTPS_PROXY": "http://u:pw@p:1"}, withheld)
+}
