@@ -342,3 +342,55 @@ func TestFusermountErrorShown(t *testing.T) {
 	}
 	oneLine(t, r, "fusermount3: ")
 }
+
+// TestBackgroundLogWithoutSyslog: with no syslog socket and no logfile=,
+// the background mount says where its log goes, and the log is there.
+func TestBackgroundLogWithoutSyslog(t *testing.T) {
+	requireFUSE(t)
+	if fileExists("/dev/log") {
+		t.Skip("this machine has a syslog socket (/dev/log)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("the fallback file of a non-root user is under its home directory")
+	}
+	e := newEnv(t)
+	mnt := t.TempDir()
+	r := runCmd("", nil, obsfsBin(), e.Bucket, mnt, "-o", e.Options())
+	t.Cleanup(func() { unmountDaemon(t, mnt) })
+	const note = "obsfs: no syslog socket (/dev/log): logging to /var/log/obsfs.log"
+	if r.Code != 0 || strings.TrimSpace(r.Stderr) != note {
+		t.Fatalf("background mount without syslog: exit %d, stderr %q, want the line %q", r.Code, r.Stderr, note)
+	}
+	unmountDaemon(t, mnt)
+	if data, err := os.ReadFile("/var/log/obsfs.log"); err != nil || !strings.Contains(string(data), `"mountpoint": "`+mnt+`"`) {
+		t.Errorf("/var/log/obsfs.log has no line for this mount: %v", err)
+	}
+}
+
+// TestS3fsOptionsMount: an s3fs-style option list mounts and works; tmpdir=
+// holds the spool of a file being written.
+func TestS3fsOptionsMount(t *testing.T) {
+	requireFUSE(t)
+	e := newEnv(t)
+	spool := t.TempDir()
+	m := e.Mount(t, "sigv4", "endpoint=cn-north-4", "enable_noobj_cache", "default_permissions", "kernel_cache",
+		"big_writes", "complement_stat", "use_xattr", "max_background=32", "nomultipart", "tmpdir="+spool)
+	f, err := os.Create(m.Path("spooled"))
+	must(t, err)
+	_, err = f.WriteString("s3fs options")
+	must(t, err)
+	inSpool := false
+	fds, _ := os.ReadDir("/proc/" + strconv.Itoa(m.PID()) + "/fd")
+	for _, fd := range fds {
+		if target, _ := os.Readlink("/proc/" + strconv.Itoa(m.PID()) + "/fd/" + fd.Name()); strings.HasPrefix(target, spool+"/") {
+			inSpool = true
+		}
+	}
+	must(t, f.Close())
+	if !inSpool {
+		t.Errorf("no spool file of obsfs under tmpdir=%s while writing", spool)
+	}
+	if got, _ := e.getObject(t, "spooled"); string(got) != "s3fs options" {
+		t.Errorf("object spooled = %q", got)
+	}
+}
