@@ -201,6 +201,15 @@ func (d *Disk) statAvail() (int64, bool) {
 	return int64(st.Bavail) * st.Bsize, true
 }
 
+// SetMinFree replaces the free-space reserve (s3fs's ensure_diskfree):
+// the cache evicts to keep n bytes available on its filesystem. n <= 0
+// keeps the default (the smaller of 1 GiB and 5%). Call it before use.
+func (d *Disk) SetMinFree(n int64) {
+	if n > 0 {
+		d.minFree = n
+	}
+}
+
 // makeRoom evicts this cache's files until writing size more bytes leaves
 // minFree available, and reports whether it does.
 func (d *Disk) makeRoom(size int64) bool {

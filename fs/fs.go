@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,8 @@ type Options struct {
 	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = DefaultPresignExpires
 	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
 	Logger              *zap.Logger
+	SpoolDir            string // spool files live here when set (s3fs's tmpdir), else as CacheDir says
+	DiskFreeReserve     int64  // bytes the disk block cache leaves free (s3fs's ensure_diskfree); 0 = its default
 }
 
 // FS is a mounted (or mountable) view of a bucket prefix.
@@ -166,6 +169,7 @@ func newFS(st store, o Options) (*FS, error) {
 		if err != nil {
 			return nil, err
 		}
+		dc.SetMinFree(o.DiskFreeReserve)
 		f.disk = transfer.NewDiskTier(dc, transfer.DiskTierConfig{})
 	}
 	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger, MinPartSize: minPart})
@@ -217,6 +221,65 @@ type MountConfig struct {
 	Debug        bool
 	FsName       string // e.g. "obsfs:bucket"
 	ExtraOptions []string
+	// Flags are generic mount flags by their mount(8) names (noexec,
+	// nosuid, sync, noatime, …; see MountFlagNames). They reach the kernel
+	// as MS_* bits in a direct mount and as -o options of fusermount3.
+	// Without suid/dev the mount is nosuid,nodev, as fusermount3 makes it.
+	Flags []string
+	// MaxBackground bounds the kernel's background requests (readahead,
+	// async reads); 0 = fuseMaxBackground.
+	MaxBackground int
+}
+
+// mountFlagBits maps the generic mount flags to the MS_* bits they set
+// (set true) or clear (set false). fusermount3 knows the same names.
+var mountFlagBits = map[string]struct {
+	bit uintptr
+	set bool
+}{
+	"suid": {syscall.MS_NOSUID, false}, "nosuid": {syscall.MS_NOSUID, true},
+	"dev": {syscall.MS_NODEV, false}, "nodev": {syscall.MS_NODEV, true},
+	"exec": {syscall.MS_NOEXEC, false}, "noexec": {syscall.MS_NOEXEC, true},
+	"async": {syscall.MS_SYNCHRONOUS, false}, "sync": {syscall.MS_SYNCHRONOUS, true},
+	"dirsync": {syscall.MS_DIRSYNC, true},
+	"atime":   {syscall.MS_NOATIME, false}, "noatime": {syscall.MS_NOATIME, true},
+	"diratime": {syscall.MS_NODIRATIME, false}, "nodiratime": {syscall.MS_NODIRATIME, true},
+	"norelatime": {syscall.MS_RELATIME, false}, "relatime": {syscall.MS_RELATIME, true},
+	"nostrictatime": {syscall.MS_STRICTATIME, false}, "strictatime": {syscall.MS_STRICTATIME, true},
+	"nolazytime": {1 << 25, false}, "lazytime": {1 << 25, true}, // MS_LAZYTIME
+}
+
+// MountFlagNames lists the generic mount flags MountConfig.Flags accepts.
+func MountFlagNames() []string {
+	names := make([]string, 0, len(mountFlagBits))
+	for n := range mountFlagBits {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// directMountFlags turns flag names into mount(2)'s flags, starting from
+// nosuid,nodev; later names win.
+func directMountFlags(flags []string) (uintptr, error) {
+	bits := uintptr(syscall.MS_NOSUID | syscall.MS_NODEV)
+	for _, name := range flags {
+		fb, ok := mountFlagBits[name]
+		switch {
+		case !ok:
+			return 0, fmt.Errorf("unknown mount flag %q", name)
+		case fb.set:
+			bits |= fb.bit
+		default:
+			bits &^= fb.bit
+		}
+	}
+	if bits == 0 {
+		// go-fuse reads 0 as "default" (nosuid,nodev); MS_SILENT only
+		// quiets the kernel's messages.
+		bits = syscall.MS_SILENT
+	}
+	return bits, nil
 }
 
 // Mount serves f on dir. As root it mounts with mount(2) directly and falls
@@ -224,21 +287,27 @@ type MountConfig struct {
 // timeouts equal the stat cache TTL.
 func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 	ttl := f.ttl
+	maxBackground := fuseMaxBackground // readahead reads in flight (kernelra.go)
+	if mc.MaxBackground > 0 {
+		maxBackground = mc.MaxBackground
+	}
+	bits, err := directMountFlags(mc.Flags)
+	if err != nil {
+		return nil, err
+	}
 	opts := &gofs.Options{
 		MountOptions: fuse.MountOptions{
-			Name:         "obsfs",
-			FsName:       mc.FsName,
-			AllowOther:   mc.AllowOther,
-			Debug:        mc.Debug,
-			MaxWrite:     1 << 20,
-			MaxReadAhead: 1 << 20,
-			// Readahead reads in flight (kernelra.go).
-			MaxBackground: fuseMaxBackground,
+			Name:          "obsfs",
+			FsName:        mc.FsName,
+			AllowOther:    mc.AllowOther,
+			Debug:         mc.Debug,
+			MaxWrite:      1 << 20,
+			MaxReadAhead:  1 << 20,
+			MaxBackground: maxBackground,
 			// obsfs never answers with file descriptors (ReadResultFd), so
 			// splicing can only fail: for every 1 MiB read go-fuse would set
 			// up a pipe, fail to grow it past pipe-max-size and log a line.
 			DisableSplice: true,
-			DirectMount:   os.Geteuid() == 0,
 			Options:       append([]string{"default_permissions"}, mc.ExtraOptions...),
 			PanicHandler:  f.panicHandler,
 		},
@@ -246,20 +315,42 @@ func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 		AttrTimeout:     &ttl,
 		NegativeTimeout: &ttl,
 		NullPermissions: true,
-		UID:             f.opts.UID,
-		GID:             f.opts.GID,
+		// No UID/GID here: go-fuse would show every owner-0 file (root's
+		// files, by their metadata) as the uid= user's, and the kernel's
+		// default_permissions would let that user read them. Options.UID
+		// and GID are defaults for objects without uid/gid metadata only
+		// (attrs.go).
 		// The root's inode number is the one inodes.go gives "" (and
 		// readdir's "." and ".." of it); go-fuse's default would be 0.
 		RootStableAttr: &gofs.StableAttr{Ino: fuse.FUSE_ROOT_ID},
 	}
-	srv, err := gofs.Mount(dir, f.root, opts)
-	if err != nil && mc.AllowOther && os.Geteuid() != 0 {
-		err = fmt.Errorf("%w (allow_other for non-root needs user_allow_other in /etc/fuse.conf)", err)
+	rawFS := gofs.NewNodeFS(f.root, opts)
+	var srv *fuse.Server
+	if os.Geteuid() == 0 {
+		// mount(2) takes the flags as bits, not as option strings.
+		mo := opts.MountOptions
+		mo.DirectMountStrict, mo.DirectMountFlags = true, bits
+		if srv, err = fuse.NewServer(rawFS, dir, &mo); err != nil {
+			f.log.Debug("direct mount failed; trying fusermount3", zap.Error(err))
+		}
 	}
-	if err == nil {
-		f.tuneKernelReadahead(dir) // best effort (kernelra.go)
+	if srv == nil {
+		mo := opts.MountOptions
+		mo.Options = append(slices.Clone(mo.Options), mc.Flags...)
+		srv, err = fuse.NewServer(rawFS, dir, &mo)
 	}
-	return srv, err
+	if err != nil {
+		if mc.AllowOther && os.Geteuid() != 0 {
+			err = fmt.Errorf("%w (allow_other for non-root needs user_allow_other in /etc/fuse.conf)", err)
+		}
+		return nil, err
+	}
+	go srv.Serve()
+	if err := srv.WaitMount(); err != nil {
+		return nil, err
+	}
+	f.tuneKernelReadahead(dir) // best effort (kernelra.go)
+	return srv, nil
 }
 
 // panicHandler turns a panic in any FUSE operation into EIO and a log line.

@@ -40,6 +40,8 @@ type env struct {
 	wrap func(store) store
 	// extra mount options for the next mount.
 	extra []string
+	// flags are generic mount flags (MountConfig.Flags) for the next mount.
+	flags []string
 }
 
 // newEnv starts an emulator with a plain and a PFS bucket.
@@ -94,7 +96,7 @@ func (e *env) mount(o Options) string {
 		f.up = transfer.NewUploader(f.st, transfer.UploaderConfig{PartSize: f.opts.MultipartSize, Concurrency: f.opts.ParallelCount})
 	}
 	mnt := e.t.TempDir()
-	server, err := f.Mount(mnt, MountConfig{FsName: "obsfs:" + e.bucket, Debug: os.Getenv("OBSFS_FUSE_DEBUG") != "", ExtraOptions: e.extra})
+	server, err := f.Mount(mnt, MountConfig{FsName: "obsfs:" + e.bucket, Debug: os.Getenv("OBSFS_FUSE_DEBUG") != "", ExtraOptions: e.extra, Flags: e.flags})
 	if err != nil {
 		e.t.Fatalf("mount: %v", err)
 	}

@@ -140,7 +140,11 @@ func (n *node) pathLocked() (string, bool) {
 // newSpool creates the local data file of a file open for writing: sparse,
 // reading unfetched ranges of base through from the server (pinned by ETag).
 func (f *FS) newSpool(base *transfer.Base) (*transfer.Spool, error) {
-	return transfer.NewSpool(f.opts.CacheDir, base, f.st)
+	dir := f.opts.CacheDir
+	if f.opts.SpoolDir != "" {
+		dir = f.opts.SpoolDir
+	}
+	return transfer.NewSpool(dir, base, f.st)
 }
 
 // truncateSpool sets the spool size and marks the file dirty.

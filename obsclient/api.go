@@ -44,6 +44,7 @@ type Config struct {
 	RetryBaseDelay time.Duration // first backoff; default 100ms, capped at 10s, with full jitter
 
 	InsecureSkipVerify bool   // TLS verification off (ssl_verify=false)
+	SkipHostnameVerify bool   // verify the chain but not the host name (ssl_verify_hostname=0)
 	CAFile             string // extra PEM roots
 	Proxy              string // "http://user:pass@host:port"; "" uses the environment
 	UserAgent          string // default "obsfs/<version>"

@@ -186,3 +186,31 @@ func TestInvalidHeadersRefusedLocally(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "line1\nline2", info.Metadata["note"])
 }
+
+// TestTLSSkipHostnameVerify: SkipHostnameVerify accepts a certificate that
+// chains to a trusted root but names another host, and still refuses an
+// untrusted chain.
+func TestTLSSkipHostnameVerify(t *testing.T) {
+	srv := obstest.NewTest(t, obstest.Options{AccessKey: testAK, SecretKey: testSK, Buckets: []string{testBucket}})
+	tlsSrv := httptest.NewTLSServer(srv)
+	defer tlsSrv.Close()
+	pemFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600))
+	// The certificate names example.com and 127.0.0.1, not localhost.
+	endpoint := strings.Replace(tlsSrv.URL, "127.0.0.1", "localhost", 1)
+	base := obsclient.Config{Endpoint: endpoint, Addressing: obsclient.AddressingPath, CAFile: pemFile,
+		Credentials: signer.Credentials{AccessKey: testAK, SecretKey: testSK}, RetryBaseDelay: 1}
+	head := func(cfg obsclient.Config) error {
+		c, err := obsclient.New(cfg)
+		require.NoError(t, err)
+		_, err = mustBucket(t, c, testBucket).Head(ctx(t))
+		return err
+	}
+	assert.Error(t, head(base), "host name mismatch must fail by default")
+	skip := base
+	skip.SkipHostnameVerify = true
+	assert.NoError(t, head(skip))
+	untrusted := skip
+	untrusted.CAFile = ""
+	assert.Error(t, head(untrusted), "an untrusted chain must still fail")
+}

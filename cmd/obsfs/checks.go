@@ -8,12 +8,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -27,8 +30,11 @@ import (
 // fuseConf is where user_allow_other is looked for.
 var fuseConf = "/etc/fuse.conf"
 
-// checkMountpoint: it exists, is a directory, is not a stale FUSE mount, and
-// is empty unless -o nonempty.
+// mountinfo is read for the already-mounted check (a variable for tests).
+var mountinfo = "/proc/self/mountinfo"
+
+// checkMountpoint: it exists, is a directory, is not a stale FUSE mount,
+// is not a live obsfs mount already, and is empty unless -o nonempty.
 func checkMountpoint(c *Config) error {
 	mp := c.Mountpoint
 	st, err := os.Stat(mp)
@@ -37,7 +43,11 @@ func checkMountpoint(c *Config) error {
 		return mountpointError(mp, err)
 	case !st.IsDir():
 		return failf(exitMountpoint, "mountpoint %s is not a directory", mp)
-	case c.NonEmpty:
+	}
+	if src, ok := liveObsfsMount(mountinfo, mp); ok {
+		return failf(exitMountpoint, "mountpoint %s is already mounted (%s); unmount it first (fusermount3 -u %s)", mp, src, mp)
+	}
+	if c.NonEmpty {
 		return nil
 	}
 	d, err := os.Open(mp)
@@ -51,6 +61,52 @@ func checkMountpoint(c *Config) error {
 		return failf(exitMountpoint, "mountpoint %s is not empty (use -o nonempty to mount over it)", mp)
 	case err != nil && !errors.Is(err, io.EOF):
 		return mountpointError(mp, err)
+	}
+	return nil
+}
+
+// liveObsfsMount reports whether the visible mount on dir (the last
+// mountinfo entry for it) is an obsfs mount, and its source
+// ("obsfs:BUCKET").
+func liveObsfsMount(mountinfoPath, dir string) (source string, ok bool) {
+	data, err := os.ReadFile(mountinfoPath)
+	if err != nil {
+		return "", false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		pre, post, cut := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !cut || len(f) < 5 || len(g) < 2 || unescapeMountinfo(f[4]) != dir {
+			continue
+		}
+		source, ok = unescapeMountinfo(g[1]), g[0] == "fuse.obsfs"
+	}
+	return source, ok
+}
+
+// unescapeMountinfo decodes the \ooo escapes of mountinfo fields.
+func unescapeMountinfo(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// checkMountFlags: suid and dev need root (fusermount3 ignores them for
+// other users with only a warning).
+func checkMountFlags(c *Config, euid int) error {
+	for _, f := range c.MountFlags {
+		if (f == "suid" || f == "dev") && euid != 0 {
+			return failf(exitUsage, "option %s needs root (for other users fusermount3 keeps nosuid,nodev)", f)
+		}
 	}
 	return nil
 }
@@ -114,6 +170,7 @@ func clientConfig(c *Config, creds signer.Credentials, log *zap.Logger) obsclien
 		RequestTimeout:     c.ReadWriteTimeout,
 		Retries:            c.Retries,
 		InsecureSkipVerify: !c.SSLVerify,
+		SkipHostnameVerify: c.SkipHostnameVerify,
 		CAFile:             c.CAFile,
 		Proxy:              c.Proxy,
 		UserAgent:          "obsfs/" + version,
@@ -201,6 +258,8 @@ func headError(err error, c *Config, credSource string) error {
 		return failf(exitAccess, "access denied by %s for bucket %q (check the credentials from %s)%s", ep, c.Bucket, credSource, serverSaid(e))
 	case obsclient.IsNotFound(err):
 		return failf(exitNoBucket, "bucket %q does not exist at %s", c.Bucket, ep)
+	case isCertificateError(err):
+		return failf(exitEndpoint, "TLS certificate of %s not accepted: %v (trust its CA with -o cafile=FILE, or turn verification off with -o ssl_verify=false)", ep, transportCause(err, headTimeout(c)))
 	case !ok || e.StatusCode == 0:
 		return failf(exitEndpoint, "cannot reach %s: %v", ep, transportCause(err, headTimeout(c)))
 	case e.StatusCode == 301 || e.StatusCode == 307:
@@ -239,6 +298,15 @@ func serverSaid(e *obsclient.Error) string {
 		return ""
 	}
 	return ": " + e.Message
+}
+
+// isCertificateError reports a TLS verification failure.
+func isCertificateError(err error) bool {
+	var v *tls.CertificateVerificationError
+	var u x509.UnknownAuthorityError
+	var h x509.HostnameError
+	var inv x509.CertificateInvalidError
+	return errors.As(err, &v) || errors.As(err, &u) || errors.As(err, &h) || errors.As(err, &inv)
 }
 
 // transportCause strips the layers that repeat the URL from a network error.

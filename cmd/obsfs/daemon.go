@@ -1,14 +1,25 @@
 package main
 
 // Going to the background without fork (a forked Go process keeps only one
-// thread): the parent re-executes /proc/self/exe with the same arguments —
-// which hold no secrets, those come from files and the environment — plus
-// OBSFS_DAEMON_FD=3 in the environment and the write end of a pipe as fd 3.
+// thread): the parent re-executes its own binary (os.Executable, so the
+// daemon's name in ps and pgrep is "obsfs", not "exe") with OBSFS_DAEMON_FD=3
+// and OBSFS_DAEMON_ARGS_FD=4 in the environment, the write end of the
+// readiness pipe as fd 3 and the read end of a hand-off pipe as fd 4.
+//
+// Secrets never reach the daemon's /proc/PID/cmdline (world-readable) or
+// /proc/PID/environ: its argv is the command line with URL passwords
+// redacted (proxy=http://user:xxxxx@host), its environment lacks the
+// credential variables (OBS_ACCESS_KEY_ID, …) and proxy variables with a
+// password, and the real arguments and those variables come through the
+// hand-off pipe as one JSON document, read before anything else (main.go).
+//
 // The child starts in a new session (setsid), with stdio on /dev/null
 // (stderr on the log file when there is one, so a panic is kept), goes to
-// "/", runs every check, mounts, and writes one line to the pipe:
+// "/", runs every check, mounts, and writes lines to the readiness pipe:
 //
-//	ok
+//	note MESSAGE          zero or more: printed by the parent as "obsfs: MESSAGE"
+//	                      once the mount is live (a failure stays one line)
+//	ok                    the mount is live
 //	CODE MESSAGE          e.g. "7 bucket \"x\" does not exist at https://…"
 //
 // The parent exits 0 only after "ok", i.e. once the mount is live; else it
@@ -17,22 +28,76 @@ package main
 
 import (
 	"bufio"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
-// daemonEnv marks the re-executed child and names its report fd.
-const daemonEnv = "OBSFS_DAEMON_FD"
+// daemonEnv marks the re-executed child and names its report fd;
+// daemonArgsEnv names the hand-off fd.
+const (
+	daemonEnv     = "OBSFS_DAEMON_FD"
+	daemonArgsEnv = "OBSFS_DAEMON_ARGS_FD"
+)
+
+// handoff is what the parent sends the child through the hand-off pipe.
+type handoff struct {
+	Args []string          // the real command line (without the program name)
+	Env  map[string]string // credential variables withheld from the child's environment
+}
 
 // daemonWait bounds how long the parent waits for the child's report.
 func daemonWait(c *Config) time.Duration { return headTimeout(c) + time.Minute }
+
+// secretEnv reports whether an environment variable holds credentials
+// (the envKeys names).
+func secretEnv(name string) bool {
+	for _, k := range envKeys {
+		if slices.Contains(k[:], name) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyEnv are the proxy variables Go's HTTP client reads; one whose URL
+// holds a password is handed off too, and set again in the child's
+// process-local environment (os.Setenv does not reach /proc/PID/environ).
+var proxyEnv = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"}
+
+// splitDaemonEnv splits the parent's environment into the daemon's (with
+// the daemon markers) and the variables withheld from it.
+func splitDaemonEnv(environ []string) (env []string, withheld map[string]string) {
+	env = []string{daemonEnv + "=3", daemonArgsEnv + "=4"}
+	withheld = map[string]string{}
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case secretEnv(k), slices.Contains(proxyEnv, k) && strings.Contains(v, "@"):
+			withheld[k] = v
+		case k != daemonEnv && k != daemonArgsEnv:
+			env = append(env, kv)
+		}
+	}
+	return env, withheld
+}
+
+// daemonExecutable is the binary to re-execute: its real path, so that the
+// kernel names the process after it; /proc/self/exe if that is gone.
+func daemonExecutable() string {
+	exe, err := os.Executable()
+	if err != nil || strings.HasSuffix(exe, " (deleted)") {
+		return "/proc/self/exe"
+	}
+	return exe
+}
 
 // startDaemon is the parent: start the child and relay its verdict.
 func startDaemon(c *Config, args []string, stderr io.Writer) int {
@@ -41,11 +106,22 @@ func startDaemon(c *Config, args []string, stderr io.Writer) int {
 		return reportError(stderr, err)
 	}
 	defer r.Close()
+	hr, hw, err := os.Pipe()
+	if err != nil {
+		w.Close()
+		return reportError(stderr, err)
+	}
+	env, withheld := splitDaemonEnv(os.Environ())
+	ho := handoff{Args: args, Env: withheld}
+	shown := []string{"obsfs"}
+	for _, a := range args {
+		shown = append(shown, redactURLs(a))
+	}
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        append([]string{os.Args[0]}, args...),
-		Env:         append(os.Environ(), daemonEnv+"=3"),
-		ExtraFiles:  []*os.File{w},
+		Path:        daemonExecutable(),
+		Args:        shown,
+		Env:         env,
+		ExtraFiles:  []*os.File{w, hr},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	if c.LogFile != "" {
@@ -56,49 +132,89 @@ func startDaemon(c *Config, args []string, stderr io.Writer) int {
 	}
 	err = cmd.Start()
 	w.Close()
+	hr.Close()
 	if err != nil {
+		hw.Close()
 		return reportError(stderr, fmt.Errorf("cannot start the background process: %w", err))
 	}
+	_ = json.NewEncoder(hw).Encode(ho) // a child that died early is reported below
+	hw.Close()
 	return relayVerdict(cmd, r, daemonWait(c), stderr)
 }
 
-// relayVerdict reads the child's line and turns it into the exit code.
-func relayVerdict(cmd *exec.Cmd, r io.Reader, wait time.Duration, stderr io.Writer) int {
-	line, err := readLineTimeout(r, wait)
-	if line == "ok" {
-		return exitOK
+// readHandoff is the child's first act: the real arguments and the
+// withheld credentials, from the fd named by OBSFS_DAEMON_ARGS_FD.
+func readHandoff(getenv func(string) string) (args []string, env func(string) string, err error) {
+	fd, err := strconv.Atoi(getenv(daemonArgsEnv))
+	if err != nil || fd < 3 {
+		return nil, nil, fmt.Errorf("%s=%q is not a hand-off fd from a parent obsfs", daemonArgsEnv, getenv(daemonArgsEnv))
 	}
-	if code, msg, ok := parseVerdict(line); ok {
-		waitChild(cmd, 5*time.Second)
-		fmt.Fprintf(stderr, "obsfs: %s\n", msg)
-		return code
+	_ = os.Unsetenv(daemonArgsEnv)
+	f := os.NewFile(uintptr(fd), "obsfs-handoff")
+	defer f.Close()
+	var ho handoff
+	if err := json.NewDecoder(f).Decode(&ho); err != nil {
+		return nil, nil, fmt.Errorf("reading the arguments from the parent obsfs: %v", err)
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		_ = cmd.Process.Kill()
-		fmt.Fprintf(stderr, "obsfs: the background process did not report within %v; see its log\n", wait)
-		return exitFailure
+	for k, v := range ho.Env {
+		if slices.Contains(proxyEnv, k) {
+			_ = os.Setenv(k, v) // for http.ProxyFromEnvironment
+		}
 	}
-	state := waitChild(cmd, 5*time.Second)
-	fmt.Fprintf(stderr, "obsfs: the background process exited before mounting (%s); see syslog or the logfile\n", state)
-	return exitFailure
+	return ho.Args, func(k string) string {
+		if v, ok := ho.Env[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}, nil
 }
 
-// readLineTimeout reads one line, giving up after wait.
-func readLineTimeout(r io.Reader, wait time.Duration) (string, error) {
-	type result struct {
-		line string
-		err  error
-	}
-	ch := make(chan result, 1)
+// relayVerdict reads the child's lines and turns them into the exit code.
+func relayVerdict(cmd *exec.Cmd, r io.Reader, wait time.Duration, stderr io.Writer) int {
+	lines := make(chan string)
 	go func() {
-		line, err := bufio.NewReader(r).ReadString('\n')
-		ch <- result{strings.TrimSuffix(line, "\n"), err}
+		defer close(lines)
+		br := bufio.NewReader(r)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" || err == nil {
+				lines <- strings.TrimSuffix(line, "\n")
+			}
+			if err != nil {
+				return
+			}
+		}
 	}()
-	select {
-	case res := <-ch:
-		return res.line, res.err
-	case <-time.After(wait):
-		return "", os.ErrDeadlineExceeded
+	deadline := time.After(wait)
+	var notes []string // printed once the mount is live: a failure is one line
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				state := waitChild(cmd, 5*time.Second)
+				fmt.Fprintf(stderr, "obsfs: the background process exited before mounting (%s); see syslog or the logfile\n", state)
+				return exitFailure
+			}
+			if note, isNote := strings.CutPrefix(line, "note "); isNote {
+				notes = append(notes, note)
+				continue
+			}
+			if line == "ok" {
+				for _, n := range notes {
+					fmt.Fprintf(stderr, "obsfs: %s\n", n)
+				}
+				return exitOK
+			}
+			if code, msg, ok := parseVerdict(line); ok {
+				waitChild(cmd, 5*time.Second)
+				fmt.Fprintf(stderr, "obsfs: %s\n", msg)
+				return code
+			}
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			fmt.Fprintf(stderr, "obsfs: the background process did not report within %v; see its log\n", wait)
+			return exitFailure
+		}
 	}
 }
 
@@ -142,15 +258,19 @@ func runDaemonChild(c *Config, fdEnv string, getenv func(string) string, stderr 
 		writeVerdict(pipe, err)
 		_ = pipe.Close()
 	}
+	note := func(msg string) { fmt.Fprintf(pipe, "note %s\n", oneLine(msg)) }
 	_, _ = syscall.Setsid() // already a session leader when started by startDaemon
 	_ = os.Chdir("/")
-	log, closeLog, err := newLogger(c, true, io.Discard)
+	log, closeLog, logNote, err := newLogger(c, true, io.Discard)
 	if err != nil {
 		report(err)
 		return exitCode(err)
 	}
 	defer closeLog()
-	return serve(c, getenv, log, report)
+	if logNote != "" {
+		note(logNote)
+	}
+	return serve(c, getenv, log, report, note)
 }
 
 // writeVerdict writes "ok" or "CODE MESSAGE" as one line.

@@ -177,3 +177,16 @@ func TestStrayDaemonMarker(t *testing.T) {
 	assert.Equal(t, exitUsage, run([]string{"bkt", "/mnt"}, env, &out, &errOut))
 	assert.Equal(t, "obsfs: OBSFS_DAEMON_FD=99 is not a pipe from a parent obsfs; unset it\n", errOut.String())
 }
+
+// TestRelayNotes: notes are printed once the mount is live, and dropped on
+// a failure (which stays one line).
+func TestRelayNotes(t *testing.T) {
+	var stderr bytes.Buffer
+	cmd, r := startChild(t, `echo "note logging to /var/log/obsfs.log" >&3; echo ok >&3; sleep 5`)
+	assert.Equal(t, exitOK, relayVerdict(cmd, r, 5*time.Second, &stderr))
+	assert.Equal(t, "obsfs: logging to /var/log/obsfs.log\n", stderr.String())
+	stderr.Reset()
+	cmd, r = startChild(t, `echo "note logging to x" >&3; echo "7 bucket gone" >&3; exit 7`)
+	assert.Equal(t, exitNoBucket, relayVerdict(cmd, r, 5*time.Second, &stderr))
+	assert.Equal(t, "obsfs: bucket gone\n", stderr.String())
+}

@@ -78,14 +78,22 @@ func syntaxNote() string {
 	return "Sizes take a binary unit (`512K`, `64M`, `1G`; a bare number is MiB). " +
 		"Durations are seconds (`900`) or Go durations (`30s`, `5m`). " +
 		"Booleans are given bare (`ro`) or as `opt=true|false`. " +
-		"These mount(8)/fstab options are accepted and ignored: `" +
-		strings.Join(genericOptions, "`, `") + "`, `x-*`; `ro` is honoured."
+		"Mount flags (`noexec`, `nosuid`, `sync`, `noatime`, …) are real kernel flags, shown in /proc/mounts. " +
+		"These mount(8)/fstab options steer mount(8) and are ignored by obsfs: `" +
+		strings.Join(genericOptions, "`, `") + "`, `x-*`; `ro` is honoured. " +
+		"An unknown option is refused, naming the nearest known one."
 }
 
-// synopsis is how the option is written: "name" or "name=ARG".
+// synopsis is how the option is written: "name", "name, alt…" or
+// "name=ARG" ("name[=ARG]" when the value is optional).
 func (o *option) synopsis() string {
-	if o.kind == kindBool {
+	switch {
+	case o.kind == kindBool:
 		return o.name
+	case o.kind == kindFlag:
+		return strings.Join(append([]string{o.name}, o.alts...), ", ")
+	case o.bareOK:
+		return o.name + "[=" + o.argName() + "]"
 	}
 	return o.name + "=" + o.argName()
 }

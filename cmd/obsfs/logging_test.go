@@ -13,7 +13,7 @@ import (
 func TestProxyPasswordNeverLogged(t *testing.T) {
 	c := parseOK(t, withURL("-o", "proxy=http://user:hunter2@proxy:3128", "-f")...)
 	var stderr bytes.Buffer
-	log, closeLog, err := newLogger(c, false, &stderr)
+	log, closeLog, _, err := newLogger(c, false, &stderr)
 	require.NoError(t, err)
 	log.Info("mounted", configFields(c, "environment OBS_ACCESS_KEY_ID")...)
 	closeLog()
@@ -26,7 +26,7 @@ func TestProxyPasswordNeverLogged(t *testing.T) {
 func TestLogLevelAndFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "obsfs.log")
 	c := parseOK(t, withURL("-o", "dbglevel=warn,logfile="+path)...)
-	log, closeLog, err := newLogger(c, true, nil)
+	log, closeLog, _, err := newLogger(c, true, nil)
 	require.NoError(t, err)
 	log.Info("not shown")
 	log.Warn("shown")
@@ -37,6 +37,6 @@ func TestLogLevelAndFile(t *testing.T) {
 	assert.Contains(t, string(data), "WARN\tshown")
 
 	c = parseOK(t, withURL("-o", "logfile=/nonexistent/dir/obsfs.log")...)
-	_, _, err = newLogger(c, true, nil)
+	_, _, _, err = newLogger(c, true, nil)
 	assert.EqualError(t, err, "cannot open logfile /nonexistent/dir/obsfs.log: no such file or directory")
 }

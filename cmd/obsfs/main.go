@@ -77,7 +77,17 @@ func failf(code int, format string, a ...any) error {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	args, getenv := os.Args[1:], os.Getenv
+	if os.Getenv(daemonEnv) != "" {
+		// The daemon: its argv is redacted; the real one comes from the
+		// parent (daemon.go).
+		var err error
+		if args, getenv, err = readHandoff(os.Getenv); err != nil {
+			fmt.Fprintf(os.Stderr, "obsfs: %v\n", err)
+			os.Exit(exitUsage)
+		}
+	}
+	os.Exit(run(args, getenv, os.Stdout, os.Stderr))
 }
 
 // run is the whole command; it returns the exit code.

@@ -77,7 +77,7 @@ func TestStartupErrors(t *testing.T) {
 		msg  string
 	}{
 		{"bad option", []string{"bkt1", e.mnt, "-f", "-o", e.opts("multipart_size=abc")}, exitUsage, `obsfs: option multipart_size: invalid size "abc"`},
-		{"unknown option", []string{"bkt1", e.mnt, "-f", "-o", e.opts("foo")}, exitUsage, `obsfs: unknown option "foo"`},
+		{"unknown option", []string{"bkt1", e.mnt, "-f", "-o", e.opts("foo")}, exitUsage, "obsfs: unknown option 'foo'"},
 		{"no credentials", []string{"bkt1", e.mnt, "-f", "-o", "url=" + e.srv.URL}, exitCredentials, "obsfs: no credentials: set -o passwd_file=FILE"},
 		{"passwd file too open", []string{"bkt1", e.mnt, "-f", "-o", e.opts("passwd_file=" + open)}, exitCredentials, "obsfs: passwd file " + open + " is readable by group/other (mode 0644; chmod 600)"},
 		{"mountpoint missing", []string{"bkt1", e.mnt + "/nope", "-f", "-o", e.opts()}, exitMountpoint, "obsfs: mountpoint " + e.mnt + "/nope does not exist"},

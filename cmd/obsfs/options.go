@@ -10,6 +10,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +69,16 @@ type Config struct {
 	ControlDir     string
 	PresignExpires time.Duration
 
-	set map[string]bool // options given explicitly by the user
+	// Mount flags and s3fs compatibility (issue 11).
+	MountFlags         []string // generic mount flags in the order given (noexec, sync, …)
+	MaxBackground      int      // 0 = fs's default
+	SpoolDir           string   // tmpdir=: spool files ("" = use_cache, else $TMPDIR)
+	DelCache           bool     // del_cache: empty use_cache/blocks at start and exit
+	EnsureDiskFree     int64    // ensure_diskfree: bytes the disk cache leaves free (0 = its default)
+	SkipHostnameVerify bool     // ssl_verify_hostname=0
+
+	set   map[string]bool // options given explicitly by the user
+	noops []string        // s3fs options accepted as no-ops, logged at mount time
 }
 
 // IsSet reports whether the user gave option name (not just its default).
@@ -85,6 +95,7 @@ const (
 	kindString   kind = "string"
 	kindEnum     kind = "enum"
 	kindOctal    kind = "octal"
+	kindFlag     kind = "flag" // bare only; the setter gets the name used (name or an alt)
 )
 
 // option is one entry of the table.
@@ -97,11 +108,17 @@ type option struct {
 	arg    string   // placeholder in --help (URL, FILE, …); "" derives it from kind
 	help   string
 	set    func(c *Config, v string) error // v is "" for a bare boolean
+	alts   []string                        // other names of the same entry (kindFlag: exec for noexec)
+	// bareOK lets a non-boolean option be given without a value (v = "").
+	bareOK bool
+	// noop, when set, says why obsfs already behaves as the option asks;
+	// the option is accepted and this is logged at mount time.
+	noop string
 }
 
 // options is the table. Keep it in the order the README presents it.
 var options = []option{
-	strOpt("url", "", "URL", "OBS endpoint, e.g. `https://obs.cn-north-4.myhuaweicloud.com`; no scheme means https. Required unless `OBS_ENDPOINT` is set", func(c *Config) *string { return &c.Endpoint }, checkURL),
+	strOpt("url", "", "URL", "OBS endpoint, e.g. `https://obs.cn-north-4.myhuaweicloud.com`; no scheme means https. Required unless `OBS_ENDPOINT` is set", func(c *Config) *string { return &c.Endpoint }, checkEndpoint),
 	strOpt("region", "", "NAME", "region for V4 signing (default: `cn-north-4`)", func(c *Config) *string { return &c.Region }, nil),
 	{name: "signature", kind: kindEnum, def: "obs", values: []string{"obs", "v2", "v4"},
 		help: "request signing: `obs` (OBS native), `v2` or `v4` (S3-compatible)",
@@ -114,8 +131,8 @@ var options = []option{
 	strOpt("passwd_file", "", "FILE", "credentials file (`AK:SK[:TOKEN]` or `BUCKET:AK:SK` lines, mode 0600); see Credentials", func(c *Config) *string { return &c.PasswdFile }, nil),
 	strOpt("sse", "", "SPEC", "server-side encryption of new objects: `kms`, `kms:KEYID`, or `c:FILE` (SSE-C; FILE holds the 32-byte key raw or base64, mode 0600). The SSE-C key goes only to SSE-C objects; copies keep each object's encryption (`user.obs.encryption` shows it)", func(c *Config) *string { return &c.SSE }, checkSSE),
 
-	idOpt("uid", os.Geteuid(), "owner of files without a `uid` in their metadata", func(c *Config) *int { return &c.UID }),
-	idOpt("gid", os.Getegid(), "group of files without a `gid` in their metadata", func(c *Config) *int { return &c.GID }),
+	idOpt("uid", os.Geteuid(), "owner of the mount root and of files without a `uid` in their metadata; an owner in the metadata wins, uid 0 too (s3fs's `uid=` instead forces the owner of every file)", func(c *Config) *int { return &c.UID }),
+	idOpt("gid", os.Getegid(), "group of the mount root and of files without a `gid` in their metadata; a group in the metadata wins", func(c *Config) *int { return &c.GID }),
 	octalOpt("umask", "022", "permission bits removed from files and directories without a `mode` in their metadata", func(c *Config) *uint32 { return &c.Umask }),
 	octalOpt("mp_umask", "022", "permission bits removed from the mount point directory itself", func(c *Config) *uint32 { return &c.MountpointUmask }),
 	boolOpt("allow_other", false, "let other users access the mount (non-root needs `user_allow_other` in /etc/fuse.conf)", func(c *Config) *bool { return &c.AllowOther }),
@@ -155,6 +172,49 @@ var options = []option{
 		}},
 	strOpt("control_dir", ".obsfs", "NAME", "name of the hidden control directory at the mount root (bucket settings, versions, uploads, stats; empty disables)", func(c *Config) *string { return &c.ControlDir }, checkControlDir),
 	durOpt("presign_expires", secondsDef(fs.DefaultPresignExpires), "lifetime of the presigned URLs the `user.obs.url` xattr hands out", func(c *Config) *time.Duration { return &c.PresignExpires }),
+
+	// Generic mount flags: real kernel flags, shown in /proc/mounts.
+	flagOpt("noexec", []string{"exec"}, "mount flag: no program or script on the mount can be executed (execve fails with EACCES); `exec` clears it"),
+	flagOpt("nosuid", []string{"suid"}, "mount flag: set-user-ID and set-group-ID bits are ignored; on by default, `suid` (root only) clears it"),
+	flagOpt("nodev", []string{"dev"}, "mount flag: device nodes cannot be opened; on by default, `dev` (root only) clears it"),
+	flagOpt("sync", []string{"async"}, "mount flag: every write(2) returns only once the file is committed to the bucket (the kernel fsyncs after each write, and each fsync uploads the file: slow for large files written in many pieces); `async` (the default) clears it"),
+	flagOpt("dirsync", nil, "mount flag: directory changes are synchronous; obsfs's always are (create, mkdir, rename and unlink complete on the server before they return)"),
+	flagOpt("noatime", []string{"atime", "relatime", "norelatime"}, "access-time mount flags, passed to the kernel and shown in /proc/mounts; obsfs never updates atime on read (only `touch -a`/utimes set it), so every choice behaves as `noatime`"),
+	flagOpt("strictatime", []string{"nostrictatime", "nodiratime", "diratime", "lazytime", "nolazytime"}, "more access-time mount flags, passed to the kernel like `noatime`; obsfs behaves as with `noatime` under any of them"),
+
+	// s3fs compatibility: s3fs's names for the options above, and s3fs
+	// options that obsfs honours or already satisfies.
+	{name: "sigv2", kind: kindBool, help: "s3fs compatibility: same as `signature=v2`",
+		set: func(c *Config, v string) error { return setIf(v, func() { c.Signature = signer.V2 }) }},
+	{name: "sigv4", kind: kindBool, help: "s3fs compatibility: same as `signature=v4`",
+		set: func(c *Config, v string) error { return setIf(v, func() { c.Signature = signer.V4 }) }},
+	strOpt("endpoint", "", "REGION", "s3fs compatibility: same as `region=` (the V4 signing region)", func(c *Config) *string { return &c.Region }, nil),
+	{name: "no_check_certificate", kind: kindBool, help: "s3fs compatibility: same as `ssl_verify=false`",
+		set: func(c *Config, v string) error { return setIf(v, func() { c.SSLVerify = false }) }},
+	{name: "ssl_verify_hostname", kind: kindEnum, values: []string{"0", "1", "2"},
+		help: "s3fs compatibility: `0` checks the certificate chain but not that it names the endpoint's host; `1` and `2` (the default) check both",
+		set:  func(c *Config, v string) error { c.SkipHostnameVerify = v == "0"; return nil }},
+	{name: "use_sse", kind: kindString, arg: "SPEC", bareOK: true,
+		help: "s3fs compatibility: `custom:FILE`, `c:FILE` or `FILE` = `sse=c:FILE`; `kmsid[:KEYID]`, `k[:KEYID]` = `sse=kms[:KEYID]`; bare `use_sse` or `use_sse=1` (SSE-S3) is refused",
+		set:  setUseSSE},
+	strOpt("tmpdir", "", "DIR", "s3fs compatibility: directory for write spool files (default: `use_cache`, else `$TMPDIR`, else `/tmp`)", func(c *Config) *string { return &c.SpoolDir }, nil),
+	{name: "max_background", kind: kindInt, help: "the kernel's bound on background FUSE requests (readahead, async reads); default 64",
+		set: func(c *Config, v string) error { return setInt(&c.MaxBackground, v, 1, 65535) }},
+	{name: "nomultipart", kind: kindBool, help: "s3fs compatibility: upload files of up to 5 GiB with one PUT (same as `multipart_size=5G`); larger files still need multipart (the limit of one PUT)",
+		set: func(c *Config, v string) error { return setIf(v, func() { c.MultipartSize = 5 << 30 }) }},
+	boolOpt("del_cache", false, "s3fs compatibility: empty the disk block cache (`use_cache`/blocks) when the mount starts and after it ends", func(c *Config) *bool { return &c.DelCache }),
+	sizeOpt("ensure_diskfree", "0", 0, 1<<50, "s3fs compatibility: space the disk block cache leaves free on its filesystem (bare number: MiB, as s3fs); `0`: the smaller of 1 GiB and 5%", func(c *Config) *int64 { return &c.EnsureDiskFree }),
+	noopOpt("enable_noobj_cache", "obsfs always caches \"no such file\" for `stat_cache_expire`"),
+	noopOpt("default_permissions", "obsfs always mounts with `default_permissions`: the kernel checks modes and owners"),
+	noopOpt("kernel_cache", "obsfs keeps the kernel's page cache of a file while its ETag is unchanged"),
+	noopOpt("big_writes", "FUSE 3 always sends writes of up to 1 MiB"),
+	noopOpt("complement_stat", "objects without `mode` metadata always get `0666&^umask` (files) or `0777&^umask` (directories)"),
+	noopOpt("use_xattr", "extended attributes are always on (`user.*` as object metadata)"),
+	{name: "iam_role", kind: kindString, arg: "ROLE", bareOK: true,
+		help: "s3fs compatibility: refused; obsfs has no instance-metadata credentials: use `passwd_file` or `OBS_ACCESS_KEY_ID`",
+		set: func(c *Config, v string) error {
+			return fmt.Errorf("not supported: obsfs does not fetch credentials from an instance metadata service; use passwd_file=FILE or OBS_ACCESS_KEY_ID/OBS_SECRET_ACCESS_KEY")
+		}},
 }
 
 // secondsDef writes a default duration in -o syntax: "1h" for whole hours,
@@ -166,10 +226,69 @@ func secondsDef(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 }
 
-// lookupOption finds an option by name.
+// flagOpt is a generic mount flag: bare, appended to Config.MountFlags
+// under the name used.
+func flagOpt(name string, alts []string, help string) option {
+	return option{name: name, kind: kindFlag, alts: alts, help: help,
+		set: func(c *Config, v string) error { c.MountFlags = append(c.MountFlags, v); return nil }}
+}
+
+// noopOpt is an s3fs option whose effect obsfs always has.
+func noopOpt(name, why string) option {
+	return option{name: name, kind: kindBool, noop: why, help: "s3fs compatibility, accepted as a no-op: " + why,
+		set: func(*Config, string) error { return nil }}
+}
+
+// setIf runs apply when the boolean v is true.
+func setIf(v string, apply func()) error {
+	b, err := parseBool(v)
+	if err == nil && b {
+		apply()
+	}
+	return err
+}
+
+// setInt parses an integer within [lo, hi].
+func setInt(field *int, v string, lo, hi int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("invalid integer %q", v)
+	}
+	if n < lo || n > hi {
+		return fmt.Errorf("%d out of range [%d, %d]", n, lo, hi)
+	}
+	*field = n
+	return nil
+}
+
+// setUseSSE maps s3fs's use_sse forms onto sse=.
+func setUseSSE(c *Config, v string) error {
+	kind, arg, hasArg := strings.Cut(v, ":")
+	switch {
+	case v == "" || v == "1":
+		return fmt.Errorf("SSE-S3 is not supported: use sse=kms[:KEYID] (server-managed keys) or sse=c:FILE")
+	case kind == "custom" || kind == "c":
+		if arg == "" {
+			return fmt.Errorf("%s needs a key file (%s:FILE; obsfs reads no key from the environment)", kind, kind)
+		}
+		c.SSE = "c:" + arg
+	case kind == "kmsid" || kind == "k":
+		c.SSE = "kms"
+		if hasArg && arg != "" {
+			c.SSE += ":" + arg
+		}
+	case strings.HasPrefix(v, "/") || strings.HasPrefix(v, "."):
+		c.SSE = "c:" + v // s3fs's old form: a key file path alone
+	default:
+		return fmt.Errorf("invalid value %q (want custom:FILE, kmsid[:KEYID] or a key file path)", v)
+	}
+	return nil
+}
+
+// lookupOption finds an option by name or alternative name.
 func lookupOption(name string) *option {
 	for i := range options {
-		if options[i].name == name {
+		if options[i].name == name || slices.Contains(options[i].alts, name) {
 			return &options[i]
 		}
 	}

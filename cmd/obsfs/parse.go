@@ -3,7 +3,8 @@ package main
 // Command-line parsing: flags with pflag, -o lists through the options
 // table, the BUCKET[:/PREFIX] source and the mount point. mount(8) and
 // mount.fuse3 call `obsfs SOURCE MOUNTPOINT -o OPTS`, adding generic mount
-// options that mean nothing to obsfs; those are ignored here.
+// options: the mount flags among them (noexec, …) are honoured, the rest
+// (_netdev, auto, …) steer mount(8) and are ignored here.
 
 import (
 	"io"
@@ -29,12 +30,13 @@ const (
 const usageLine = "obsfs BUCKET[:/PREFIX] MOUNTPOINT [-o opt[,opt...]]... [-f] [-d]"
 
 // genericOptions are mount(8) / fstab options with no meaning for obsfs
-// (any "x-*" option and comment=… are ignored too). "ro" is not generic.
+// (any "x-*" option and comment=… are ignored too): they steer mount(8)
+// itself. The generic mount flags (noexec, nosuid, sync, noatime, …) are
+// not among them: they are options of the table (flagOpt) and reach the
+// kernel. "ro" is not generic either.
 var genericOptions = []string{
 	"_netdev", "rw", "auto", "noauto", "user", "nouser", "users", "owner", "group",
-	"exec", "noexec", "suid", "nosuid", "dev", "nodev", "async", "defaults", "nofail",
-	"atime", "noatime", "relatime", "norelatime", "strictatime", "diratime", "nodiratime",
-	"lazytime", "nolazytime", "comment",
+	"defaults", "nofail", "comment",
 }
 
 // isGenericOption reports whether the -o key belongs to mount(8), not obsfs.
@@ -103,7 +105,7 @@ func buildConfig(source, mountpoint string, opts []string, getenv func(string) s
 		if c.Endpoint == "" {
 			return nil, usageError("no endpoint: set -o url=https://obs.REGION.myhuaweicloud.com or OBS_ENDPOINT")
 		}
-		if err := checkURL(c.Endpoint); err != nil {
+		if err := checkEndpoint(c.Endpoint); err != nil {
 			return nil, usageError("OBS_ENDPOINT: %v", err)
 		}
 	}
@@ -129,19 +131,71 @@ func applyOptions(c *Config, list string) error {
 func applyOption(c *Config, key, val string, hasVal bool) error {
 	o := lookupOption(key)
 	if o == nil {
-		return usageError("unknown option %q", key)
+		if near := nearestOption(key); near != "" {
+			return usageError("unknown option '%s'; did you mean '%s'?", key, near)
+		}
+		return usageError("unknown option '%s' (see obsfs --help)", key)
 	}
-	if !hasVal && o.kind != kindBool {
+	switch {
+	case o.kind == kindFlag && hasVal:
+		return usageError("option %s takes no value", key)
+	case o.kind == kindFlag:
+		val = key
+	case !hasVal && o.kind != kindBool && !o.bareOK:
 		return usageError("option %s needs a value (%s=%s)", key, key, o.argName())
-	}
-	if o.kind == kindEnum && !slices.Contains(o.values, val) {
+	case o.kind == kindEnum && !slices.Contains(o.values, val):
 		return usageError("option %s: invalid value %q (want %s)", key, val, strings.Join(o.values, ", "))
 	}
 	if err := o.set(c, val); err != nil {
 		return usageError("option %s: %v", key, err)
 	}
-	c.set[key] = true
+	if o.noop != "" && !slices.Contains(c.noops, key) {
+		c.noops = append(c.noops, key)
+	}
+	c.set[o.name] = true
 	return nil
+}
+
+// nearestOption is the known option name closest to key, if one is close
+// enough to be a typo ("" otherwise).
+func nearestOption(key string) string {
+	best, bestD := "", max(1, len(key)/4)+1 // at most one edit per four letters
+	consider := func(name string) {
+		if d := editDistance(key, name); d < bestD {
+			best, bestD = name, d
+		}
+	}
+	for _, o := range options {
+		consider(o.name)
+		for _, a := range o.alts {
+			consider(a)
+		}
+	}
+	for _, g := range genericOptions {
+		consider(g)
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // parseSource splits "bucket" or "bucket:/some/prefix" into the bucket name
@@ -166,7 +220,7 @@ func parseSource(s string) (bucket, prefix string, err error) {
 // absPaths makes the mount point and every file option absolute, so the
 // daemon can chdir("/") and so logs name real paths.
 func absPaths(c *Config, mountpoint string) error {
-	for _, p := range []*string{&mountpoint, &c.PasswdFile, &c.LogFile, &c.CacheDir, &c.CAFile} {
+	for _, p := range []*string{&mountpoint, &c.PasswdFile, &c.LogFile, &c.CacheDir, &c.CAFile, &c.SpoolDir} {
 		if *p == "" {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/obsfs/obsfs/fs"
@@ -108,12 +109,40 @@ var optionCases = map[string]struct {
 	"dbglevel":               {"dbglevel=warn", func(t *testing.T, c *Config) { assert.Equal(t, zapcore.WarnLevel, c.LogLevel) }},
 	"control_dir":            {"control_dir=.ctl", func(t *testing.T, c *Config) { assert.Equal(t, ".ctl", c.ControlDir) }},
 	"presign_expires":        {"presign_expires=10m", func(t *testing.T, c *Config) { assert.Equal(t, 10*time.Minute, c.PresignExpires) }},
+	"noexec":                 {"noexec,exec,noexec", func(t *testing.T, c *Config) { assert.Equal(t, []string{"noexec", "exec", "noexec"}, c.MountFlags) }},
+	"nosuid":                 {"suid", func(t *testing.T, c *Config) { assert.Equal(t, []string{"suid"}, c.MountFlags) }},
+	"nodev":                  {"nodev", func(t *testing.T, c *Config) { assert.Equal(t, []string{"nodev"}, c.MountFlags) }},
+	"sync":                   {"sync", func(t *testing.T, c *Config) { assert.Equal(t, []string{"sync"}, c.MountFlags) }},
+	"dirsync":                {"dirsync", func(t *testing.T, c *Config) { assert.Equal(t, []string{"dirsync"}, c.MountFlags) }},
+	"noatime":                {"relatime", func(t *testing.T, c *Config) { assert.Equal(t, []string{"relatime"}, c.MountFlags) }},
+	"strictatime":            {"nodiratime", func(t *testing.T, c *Config) { assert.Equal(t, []string{"nodiratime"}, c.MountFlags) }},
+	"sigv2":                  {"sigv2", func(t *testing.T, c *Config) { assert.Equal(t, signer.V2, c.Signature) }},
+	"sigv4":                  {"sigv4", func(t *testing.T, c *Config) { assert.Equal(t, signer.V4, c.Signature) }},
+	"endpoint":               {"endpoint=eu-west-0", func(t *testing.T, c *Config) { assert.Equal(t, "eu-west-0", c.Region) }},
+	"no_check_certificate":   {"no_check_certificate", func(t *testing.T, c *Config) { assert.False(t, c.SSLVerify) }},
+	"ssl_verify_hostname":    {"ssl_verify_hostname=0", func(t *testing.T, c *Config) { assert.True(t, c.SkipHostnameVerify) }},
+	"use_sse":                {"use_sse=kmsid:key-2", func(t *testing.T, c *Config) { assert.Equal(t, "kms:key-2", c.SSE) }},
+	"tmpdir":                 {"tmpdir=/var/tmp", func(t *testing.T, c *Config) { assert.Equal(t, "/var/tmp", c.SpoolDir) }},
+	"max_background":         {"max_background=128", func(t *testing.T, c *Config) { assert.Equal(t, 128, c.MaxBackground) }},
+	"nomultipart":            {"nomultipart", func(t *testing.T, c *Config) { assert.Equal(t, int64(5<<30), c.MultipartSize) }},
+	"del_cache":              {"del_cache", func(t *testing.T, c *Config) { assert.True(t, c.DelCache) }},
+	"ensure_diskfree":        {"ensure_diskfree=2048", func(t *testing.T, c *Config) { assert.Equal(t, int64(2<<30), c.EnsureDiskFree) }},
+	"enable_noobj_cache":     {"enable_noobj_cache", func(t *testing.T, c *Config) { assert.Equal(t, []string{"enable_noobj_cache"}, c.noops) }},
+	"default_permissions":    {"default_permissions", func(t *testing.T, c *Config) { assert.Equal(t, []string{"default_permissions"}, c.noops) }},
+	"kernel_cache":           {"kernel_cache", func(t *testing.T, c *Config) { assert.Equal(t, []string{"kernel_cache"}, c.noops) }},
+	"big_writes":             {"big_writes", func(t *testing.T, c *Config) { assert.Equal(t, []string{"big_writes"}, c.noops) }},
+	"complement_stat":        {"complement_stat", func(t *testing.T, c *Config) { assert.Equal(t, []string{"complement_stat"}, c.noops) }},
+	"use_xattr":              {"use_xattr", func(t *testing.T, c *Config) { assert.Equal(t, []string{"use_xattr"}, c.noops) }},
+	"iam_role":               {"", nil}, // refused: TestS3fsCompatRefusals
 }
 
 func TestEveryOptionParses(t *testing.T) {
 	for _, o := range options {
 		tc, ok := optionCases[o.name]
 		if !assert.True(t, ok, "option %s has no test case in optionCases", o.name) {
+			continue
+		}
+		if tc.check == nil {
 			continue
 		}
 		t.Run(o.name, func(t *testing.T) {
@@ -149,6 +178,8 @@ func TestMalformedValuesRejectedByName(t *testing.T) {
 		"control_dir=a/b":          `option control_dir: invalid name "a/b"`,
 		"multipart_size":           `option multipart_size needs a value (multipart_size=SIZE)`,
 		"url":                      `option url needs a value (url=URL)`,
+		"url=http://u:secret@h:1":  `option url: http://u:xxxxx@h:1: user:password@ is not allowed in the endpoint URL`,
+		"url=u:secret@h":           `user:password@ is not allowed`,
 	}
 	for opt, want := range cases {
 		t.Run(opt, func(t *testing.T) {
@@ -160,16 +191,77 @@ func TestMalformedValuesRejectedByName(t *testing.T) {
 }
 
 func TestUnknownOption(t *testing.T) {
-	assert.Equal(t, `unknown option "foo"`, parseErr(t, withURL("-o", "ro,foo=1")...))
-	assert.Equal(t, `unknown option "bar"`, parseErr(t, withURL("-obar")...))
+	assert.Equal(t, `unknown option 'foo' (see obsfs --help)`, parseErr(t, withURL("-o", "ro,foo=1")...))
+	assert.Equal(t, `unknown option 'bar' (see obsfs --help)`, parseErr(t, withURL("-obar")...))
+	for typo, want := range map[string]string{
+		"stat_cache_expir=5":    "stat_cache_expire",
+		"noexex":                "noexec",
+		"allow_others":          "allow_other",
+		"use_path_request_styl": "use_path_request_style",
+		"paswd_file=/x":         "passwd_file",
+		"nonemty":               "nonempty",
+		"relatme":               "relatime",
+	} {
+		key, _, _ := strings.Cut(typo, "=")
+		assert.Equal(t, "unknown option '"+key+"'; did you mean '"+want+"'?", parseErr(t, withURL("-o", typo)...))
+	}
+	assert.Equal(t, "option noexec takes no value", parseErr(t, withURL("-o", "noexec=1")...))
 }
 
 func TestGenericOptionsIgnored(t *testing.T) {
-	c := parseOK(t, withURL("-o", "_netdev,rw,auto,noauto,user,nouser,users,exec,noexec,suid,nosuid,dev,nodev,async,atime,noatime,defaults,x-systemd.automount,x-systemd.requires=network-online.target,comment=hello,nofail")...)
+	c := parseOK(t, withURL("-o", "_netdev,rw,auto,noauto,user,nouser,users,owner,group,defaults,x-systemd.automount,x-systemd.requires=network-online.target,comment=hello,nofail")...)
 	assert.False(t, c.ReadOnly)
 	assert.Equal(t, map[string]bool{"url": true}, c.set, "generic options must not count as set")
+	assert.Empty(t, c.MountFlags)
 	c = parseOK(t, withURL("-o", "rw,ro,_netdev")...)
 	assert.True(t, c.ReadOnly, "ro is a real option even among generic ones")
+}
+
+// TestMountFlagsReachTheMount: every generic mount flag is kept in order
+// and reaches fs.MountConfig, which knows each name.
+func TestMountFlagsReachTheMount(t *testing.T) {
+	all := "exec,noexec,suid,nosuid,dev,nodev,async,sync,dirsync,atime,noatime,relatime,norelatime,strictatime,nostrictatime,diratime,nodiratime,lazytime,nolazytime"
+	c := parseOK(t, withURL("-o", all)...)
+	assert.Equal(t, strings.Split(all, ","), c.MountFlags)
+	mc := mountConfig(c)
+	assert.Equal(t, c.MountFlags, mc.Flags)
+	for _, f := range mc.Flags {
+		assert.Contains(t, fs.MountFlagNames(), f)
+	}
+	assert.Error(t, checkMountFlags(parseOK(t, withURL("-o", "suid")...), 1000), "suid needs root")
+	assert.Error(t, checkMountFlags(parseOK(t, withURL("-o", "dev")...), 1000), "dev needs root")
+	assert.NoError(t, checkMountFlags(parseOK(t, withURL("-o", "suid,dev,noexec")...), 0))
+	assert.NoError(t, checkMountFlags(parseOK(t, withURL("-o", "nosuid,nodev,noexec,sync")...), 1000))
+}
+
+// TestS3fsCompatOptions: s3fs's forms map onto obsfs's options.
+func TestS3fsCompatOptions(t *testing.T) {
+	for opt, want := range map[string]string{
+		"use_sse=custom:/k": "c:/k", "use_sse=c:/k": "c:/k", "use_sse=/etc/k": "c:/etc/k",
+		"use_sse=kmsid": "kms", "use_sse=k": "kms", "use_sse=k:id-1": "kms:id-1",
+	} {
+		assert.Equal(t, want, parseOK(t, withURL("-o", opt)...).SSE, opt)
+	}
+	c := parseOK(t, withURL("-o", "signature=obs,sigv4,ssl_verify_hostname=2,tmpdir=spool")...)
+	assert.Equal(t, signer.V4, c.Signature)
+	assert.False(t, c.SkipHostnameVerify)
+	assert.True(t, filepath.IsAbs(c.SpoolDir))
+	fo := fsOptions(parseOK(t, withURL("-o", "tmpdir=/spool,ensure_diskfree=100")...), nil, zap.NewNop())
+	assert.Equal(t, "/spool", fo.SpoolDir)
+	assert.Equal(t, int64(100<<20), fo.DiskFreeReserve)
+	assert.Equal(t, 77, mountConfig(parseOK(t, withURL("-o", "max_background=77")...)).MaxBackground)
+	cc := clientConfig(parseOK(t, withURL("-o", "ssl_verify_hostname=0")...), signer.Credentials{}, zap.NewNop())
+	assert.True(t, cc.SkipHostnameVerify)
+}
+
+func TestS3fsCompatRefusals(t *testing.T) {
+	assert.Contains(t, parseErr(t, withURL("-o", "iam_role")...), "option iam_role: not supported: obsfs does not fetch credentials from an instance metadata service")
+	assert.Contains(t, parseErr(t, withURL("-o", "iam_role=auto")...), "use passwd_file=FILE")
+	assert.Contains(t, parseErr(t, withURL("-o", "use_sse")...), "SSE-S3 is not supported")
+	assert.Contains(t, parseErr(t, withURL("-o", "use_sse=1")...), "SSE-S3 is not supported")
+	assert.Contains(t, parseErr(t, withURL("-o", "use_sse=custom")...), "needs a key file")
+	assert.Contains(t, parseErr(t, withURL("-o", "ssl_verify_hostname=3")...), "invalid value")
+	assert.Contains(t, parseErr(t, withURL("-o", "max_background=0")...), "out of range")
 }
 
 func TestOptionsAnywhereAndRepeated(t *testing.T) {
@@ -236,6 +328,9 @@ func TestEndpointFromEnv(t *testing.T) {
 	assert.Equal(t, "http://a:1", c.Endpoint, "url= wins over OBS_ENDPOINT")
 
 	assert.Contains(t, parseErr(t, "bkt", "/mnt"), "no endpoint: set -o url=")
+	_, _, err = parseCommandLine([]string{"bkt", "/mnt"}, envOf(map[string]string{"OBS_ENDPOINT": "https://k:secret@obs.example.com"}))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "secret")
 }
 
 func TestRelativePathsMadeAbsolute(t *testing.T) {

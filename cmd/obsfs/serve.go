@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -39,7 +40,7 @@ type mounted interface {
 
 // runForeground mounts and serves with logs on stderr (or the log file).
 func runForeground(c *Config, getenv func(string) string, stderr io.Writer) int {
-	log, closeLog, err := newLogger(c, false, stderr)
+	log, closeLog, _, err := newLogger(c, false, stderr)
 	if err != nil {
 		return reportError(stderr, err)
 	}
@@ -48,12 +49,14 @@ func runForeground(c *Config, getenv func(string) string, stderr io.Writer) int 
 		if err != nil {
 			reportError(stderr, err)
 		}
-	})
+	}, func(string) {}) // warnings are logged, and the log is stderr or the logfile
 }
 
 // serve runs steps 1–4; ready is called once, with nil when the mount is
-// live or with the error that stopped it.
-func serve(c *Config, getenv func(string) string, log *zap.Logger, ready func(error)) int {
+// live or with the error that stopped it. note shows a startup warning to
+// the user who ran the mount (the daemon's parent prints it); every
+// warning is logged too.
+func serve(c *Config, getenv func(string) string, log *zap.Logger, ready func(error), note func(string)) int {
 	defer func() { _ = log.Sync() }()
 	// Catch signals before the mount is reported live: a SIGTERM right
 	// after must unmount, not kill the process under a live mount.
@@ -62,6 +65,11 @@ func serve(c *Config, getenv func(string) string, log *zap.Logger, ready func(er
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	defer signal.Stop(sigs)
 	applyMemoryLimit(c, getenv, log)
+	for _, w := range startupWarnings(c) {
+		log.Warn(w)
+		note("warning: " + w)
+	}
+	logNoops(c, log)
 	m, credSource, err := startInterruptibly(c, getenv, sigs, log)
 	ready(err)
 	if err != nil {
@@ -71,7 +79,45 @@ func serve(c *Config, getenv func(string) string, log *zap.Logger, ready func(er
 		return exitCode(err)
 	}
 	log.Info("mounted", configFields(c, credSource)...)
-	return serveUntilExit(m, c.Mountpoint, sigs, log)
+	code := serveUntilExit(m, c.Mountpoint, sigs, log)
+	delCache(c, log) // del_cache: also after the mount ends
+	return code
+}
+
+// startupWarnings are the options that weaken security, said at mount time.
+func startupWarnings(c *Config) []string {
+	var w []string
+	if !c.SSLVerify {
+		w = append(w, "ssl_verify=false: the endpoint's TLS certificate is not verified; anyone on the network path can read and change the data (trust a private CA with -o cafile=FILE instead)")
+	} else if c.SkipHostnameVerify {
+		w = append(w, "ssl_verify_hostname=0: the endpoint's certificate is not checked against its host name")
+	}
+	return w
+}
+
+// logNoops says, for each s3fs option accepted as a no-op, why.
+func logNoops(c *Config, log *zap.Logger) {
+	for _, name := range c.noops {
+		if o := lookupOption(name); o != nil {
+			log.Info("option "+name+" accepted as a no-op: "+plain(o.noop), zap.String("option", name))
+		}
+	}
+	if c.DelCache && c.CacheDir == "" {
+		log.Info("option del_cache: no use_cache directory, so no disk cache to delete")
+	}
+}
+
+// delCache empties the disk block cache for del_cache.
+func delCache(c *Config, log *zap.Logger) {
+	if !c.DelCache || c.CacheDir == "" {
+		return
+	}
+	dir := filepath.Join(c.CacheDir, "blocks")
+	if err := os.RemoveAll(dir); err != nil {
+		log.Warn("del_cache: cannot delete the disk cache", zap.String("dir", dir), zap.Error(err))
+		return
+	}
+	log.Info("del_cache: deleted the disk cache", zap.String("dir", dir))
 }
 
 // startInterruptibly runs startMount; a signal meanwhile cancels the HEAD
@@ -117,9 +163,13 @@ func startMount(ctx context.Context, c *Config, getenv func(string) string, log 
 	if err := checkAllowOther(c, os.Geteuid()); err != nil {
 		return nil, "", err
 	}
+	if err := checkMountFlags(c, os.Geteuid()); err != nil {
+		return nil, "", err
+	}
 	if err := prepareCacheDir(c); err != nil {
 		return nil, "", err
 	}
+	delCache(c, log)
 	bucket, info, err := openBucket(ctx, c, creds, credSource, log)
 	if err != nil {
 		return nil, "", err

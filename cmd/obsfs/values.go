@@ -87,6 +87,23 @@ func checkURL(v string) error {
 	return nil
 }
 
+// checkEndpoint is checkURL without user info: an endpoint takes no
+// user:password@ (OBS authenticates by signature), and the error never
+// repeats it.
+func checkEndpoint(v string) error {
+	if err := checkURL(v); err != nil {
+		return err
+	}
+	s := v
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return fmt.Errorf("%s: user:password@ is not allowed in the endpoint URL (credentials go in passwd_file=FILE or OBS_ACCESS_KEY_ID)", redactURLValue(v))
+	}
+	return nil
+}
+
 // checkSSE accepts "kms", "kms:KEYID" and "c:FILE"; the key file is read
 // later, with the credentials.
 func checkSSE(v string) error {
