@@ -850,7 +850,8 @@ func TestChmodKeepsContentTypeAndClass(t *testing.T) {
 func TestListingCache(t *testing.T) {
 	e := newEnv(t)
 	e.put("d/a", "a", nil)
-	e.mount(Options{StatCacheTTL: 300 * time.Millisecond})
+	const ttl = 2 * time.Second // long enough for a loaded machine to stay within it
+	e.mount(Options{StatCacheTTL: ttl})
 	if got := strings.Join(readDirNames(t, e.path("d")), " "); got != "a" {
 		t.Fatalf("ls = %q", got)
 	}
@@ -867,7 +868,7 @@ func TestListingCache(t *testing.T) {
 		t.Fatalf("ls after local create = %q", got)
 	}
 	e.put("d/remote2", "r", nil)
-	time.Sleep(400 * time.Millisecond) // others' changes within the TTL
+	time.Sleep(ttl + 200*time.Millisecond) // others' changes within the TTL
 	if got := strings.Join(readDirNames(t, e.path("d")), " "); got != "a local remote remote2" {
 		t.Fatalf("ls after TTL = %q", got)
 	}

@@ -253,7 +253,8 @@ func TestStalledBodyFails(t *testing.T) {
 
 func TestSlowConsumerIsNotAStall(t *testing.T) {
 	srv := newEmulator(t)
-	c := newClient(t, srv, clientOpts{dialect: signer.OBS, mod: func(c *obsclient.Config) { c.RequestTimeout = 100 * time.Millisecond }})
+	const timeout = time.Second // generous: a loaded machine must not turn the PUT or the GET's headers into a stall
+	c := newClient(t, srv, clientOpts{dialect: signer.OBS, mod: func(c *obsclient.Config) { c.RequestTimeout = timeout }})
 	b := mustBucket(t, c, testBucket)
 	data := strings.Repeat("x", 1<<20)
 	_, err := b.PutObject(context.Background(), "slow", strings.NewReader(data), int64(len(data)), obsclient.WriteOptions{})
@@ -264,7 +265,7 @@ func TestSlowConsumerIsNotAStall(t *testing.T) {
 	buf := make([]byte, 1000)
 	_, err = io.ReadFull(r, buf)
 	require.NoError(t, err)
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(3 * timeout) // the consumer pauses longer than the timeout: not a stall
 	rest, err := io.ReadAll(r)
 	require.NoError(t, err)
 	assert.Equal(t, len(data)-1000, len(rest))
