@@ -27,10 +27,10 @@ type Options struct {
 	// Persist (with Root) keeps the whole state under Root/state and the
 	// bodies under Root/blobs across restarts (persist.go); a new Server on
 	// the same Root serves the same buckets.
-	Persist bool
-	Region        string   // default "cn-north-4"; V4 signatures must be scoped to it
-	AnyRegion     bool     // accept V4 signatures scoped to any region
-	OwnerID       string   // owner/domain id in ACLs and listings
+	Persist   bool
+	Region    string // default "cn-north-4"; V4 signatures must be scoped to it
+	AnyRegion bool   // accept V4 signatures scoped to any region
+	OwnerID   string // owner/domain id in ACLs and listings
 	// Domains are endpoint host names (e.g. "obs.example.test"): a Host
 	// "<bucket>.<domain>" is virtual-hosted even when the bucket does not
 	// exist (→ NoSuchBucket). Hosts starting with a served bucket's name and
