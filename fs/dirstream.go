@@ -259,7 +259,7 @@ func (f *FS) waitAmbiguous(p string, e listEntry) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, _ = f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(ctx, e) })
+	_, _ = f.heads.do(ctx, p, func(ctx context.Context) (objAttr, error) { return f.statKnown(ctx, e) })
 }
 
 // entryMode is the type of a listed entry: cached attributes know symlinks.
