@@ -44,9 +44,12 @@ type dirStream struct {
 	more     bool
 	finished bool
 	buf      []listEntry
-	off      uint64          // entries the listing has produced
-	err      syscall.Errno   // listing failure, returned once by Next
-	local    map[string]bool // pending local children not yet seen → isDir
+	off      uint64        // entries the listing has produced
+	err      syscall.Errno // listing failure, returned once by Next
+	// ctx is the context of the READDIR being answered (nil outside
+	// Readdirent): an interrupt ends the listing request it waits on.
+	ctx   context.Context
+	local map[string]bool // pending local children not yet seen → isDir
 
 	// hist remembers the first entries produced (up to maxDirHistory), so a
 	// seek back within them replays instead of listing again; replay is the
@@ -78,6 +81,8 @@ func (n *node) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle
 
 // Readdirent hands the next entry to go-fuse.
 func (s *dirStream) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	s.ctx = ctx
+	defer func() { s.ctx = nil }()
 	if !s.HasNext() {
 		return nil, 0
 	}
@@ -195,8 +200,7 @@ func (s *dirStream) fill() {
 		s.ahead = s.f.ahead.begin(s.dk, s.path, s.f.opts.MaxStatCacheEntries)
 	}
 	gen := s.f.listGen.Load()
-	ctx := context.Background()
-	res, err := s.f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: s.dk, Delimiter: "/", Marker: s.marker, MaxKeys: listPageSize})
+	res, err := s.f.st.ListObjects(s.reqCtx(), obsclient.ListOptions{Prefix: s.dk, Delimiter: "/", Marker: s.marker, MaxKeys: listPageSize})
 	if err != nil {
 		s.err = s.f.errno("readdir", s.dk, err)
 		return
@@ -225,7 +229,8 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 	}
 	if s.err != 0 {
 		en := s.err
-		s.err, s.finished, s.buf = 0, true, nil
+		// An interrupted listing can be resumed where it stopped.
+		s.err, s.finished, s.buf = 0, en != syscall.EINTR, nil
 		return fuse.DirEntry{}, en
 	}
 	e := s.buf[0]
@@ -236,7 +241,7 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 	}
 	p := joinPath(s.path, e.Name)
 	s.last = e
-	s.f.waitAmbiguous(p, e)
+	s.f.waitAmbiguous(s.reqCtx(), p, e)
 	de := fuse.DirEntry{Name: e.Name, Mode: s.f.entryMode(e), Ino: s.f.inoOf(p), Off: s.off}
 	if s.hist != nil && len(s.hist) == int(s.off)-1 && len(s.hist) < maxDirHistory {
 		s.hist = append(s.hist, de)
@@ -250,16 +255,25 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 // the listing cannot (prefetch started it), so that d_type is right for
 // symlinks even in a plain READDIR. Without caches nothing was started, and
 // nothing is waited for.
-func (f *FS) waitAmbiguous(p string, e listEntry) {
+func (f *FS) waitAmbiguous(rctx context.Context, p string, e listEntry) {
 	if f.ttl == 0 || f.typeFromListing(e) {
 		return
 	}
 	if a, ok := f.meta.Attrs.Get(e.Key); !ok || a.Complete {
 		return // complete, or not listed any more (invalidated)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(rctx, time.Minute)
 	defer cancel()
 	_, _ = f.heads.do(ctx, p, func(ctx context.Context) (objAttr, error) { return f.statKnown(ctx, e) })
+}
+
+// reqCtx is the context of the READDIR being answered, or Background when
+// go-fuse calls the DirStream methods without one.
+func (s *dirStream) reqCtx() context.Context {
+	if s.ctx != nil {
+		return s.ctx
+	}
+	return context.Background()
 }
 
 // entryMode is the type of a listed entry: cached attributes know symlinks.

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,7 @@ type UploadStats struct {
 	BytesUploaded, BytesCopied int64
 	Parts, CopyParts           int64
 	Appends                    int64 // append requests of the append fast path
+	Retries                    int64 // commits run again after a transient failure (retry budget)
 }
 
 // Uploader commits spools. It is safe for concurrent use; commits of the
@@ -69,6 +71,7 @@ type Uploader struct {
 	uploaded, copied            atomic.Int64
 	parts, copyParts            atomic.Int64
 	appends                     atomic.Int64
+	retries                     atomic.Int64 // commits run again after a transient failure
 }
 
 // NewUploader returns an Uploader writing through c.
@@ -93,7 +96,7 @@ func (u *Uploader) Stats() UploadStats {
 	return UploadStats{
 		Commits: u.commits.Load(), Failures: u.failures.Load(), InFlight: u.inFlight.Load(),
 		BytesUploaded: u.uploaded.Load(), BytesCopied: u.copied.Load(),
-		Parts: u.parts.Load(), CopyParts: u.copyParts.Load(), Appends: u.appends.Load(),
+		Parts: u.parts.Load(), CopyParts: u.copyParts.Load(), Appends: u.appends.Load(), Retries: u.retries.Load(),
 	}
 }
 
@@ -135,7 +138,62 @@ func (u *Uploader) Commit(ctx context.Context, key string, s *Spool, o obsclient
 }
 
 // CommitWith is Commit with options.
+//
+// A commit that failed transiently (5xx, SlowDown, a reset, a timeout, a
+// refused connection: obsclient.IsTransient) is run again from a fresh
+// snapshot and plan, after a capped, jittered backoff, while ctx's retry
+// budget (obsclient.WithRetryBudget) lasts; each request inside already
+// retries within the same budget, so this outer loop only matters for the
+// requests sent once (append, complete) and for multipart uploads that
+// vanished: a NoSuchUpload (the upload was aborted under us, e.g. by a
+// lifecycle rule or another client) re-plans at once, budget or not, up
+// to maxReplans times.
 func (u *Uploader) CommitWith(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions, co CommitOptions) (obsclient.PutResult, error) {
+	replans := 0
+	for n := 1; ; n++ {
+		res, err := u.commitOnce(ctx, key, s, o, co)
+		if err == nil || ctx.Err() != nil {
+			return res, err
+		}
+		switch {
+		case obsclient.IsCode(err, "NoSuchUpload") && replans < maxReplans:
+			replans++
+			u.log.Info("multipart upload vanished: re-planning the commit", zap.String("key", key), zap.Error(err))
+			continue
+		case obsclient.IsTransient(err) && obsclient.RetryBudgetLeft(ctx) > 0:
+			d := min(commitBackoff(n), obsclient.RetryBudgetLeft(ctx))
+			u.retries.Add(1)
+			u.log.Warn("commit failed, retrying within the retry budget", zap.String("key", key), zap.Int("attempt", n),
+				zap.Duration("in", d), zap.Duration("budget_left", obsclient.RetryBudgetLeft(ctx)), zap.Error(err))
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+				continue
+			case <-ctx.Done():
+				t.Stop()
+				return res, err
+			}
+		}
+		return res, err
+	}
+}
+
+// maxReplans bounds the re-plans of a commit whose multipart upload vanished.
+const maxReplans = 3
+
+// commitBackoff is the delay before commit attempt n+1: full jitter over
+// 500ms·2^(n-1), capped at 10 s.
+func commitBackoff(n int) time.Duration {
+	d := 500 * time.Millisecond
+	for i := 1; i < n && d < 10*time.Second; i++ {
+		d *= 2
+	}
+	d = min(d, 10*time.Second)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// commitOnce is one attempt of CommitWith.
+func (u *Uploader) commitOnce(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions, co CommitOptions) (obsclient.PutResult, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	st := s.detachStream()
