@@ -44,18 +44,19 @@ type dirStream struct {
 	more     bool
 	finished bool
 	buf      []listEntry
-	off      uint64        // entries the listing has produced
-	err      syscall.Errno // listing failure, returned once by Next
-	// ctx is the context of the READDIR being answered (nil outside
-	// Readdirent): an interrupt ends the listing request it waits on.
-	ctx   context.Context
-	local map[string]bool // pending local children not yet seen → isDir
+	off      uint64          // entries the listing has produced
+	err      syscall.Errno   // listing failure, returned once by Next
+	local    map[string]bool // pending local children not yet seen → isDir
 
 	// hist remembers the first entries produced (up to maxDirHistory), so a
 	// seek back within them replays instead of listing again; replay is the
 	// index of the next entry to replay, or -1.
 	hist   []fuse.DirEntry
 	replay int
+
+	// ctx is the context of the READDIR being answered (nil outside
+	// Readdirent): an interrupt ends the listing request it waits on.
+	ctx context.Context
 }
 
 // maxDirHistory bounds the entries a stream remembers for seeking back.
