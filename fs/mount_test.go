@@ -82,6 +82,11 @@ func (e *env) mount(o Options) string {
 	if o.CacheDir == "" {
 		o.CacheDir = e.t.TempDir()
 	}
+	if o.RetryBudget == 0 {
+		// Tests inject failures and expect them at once; the budget has
+		// tests of its own (TestCommitRidesOutOutage).
+		o.RetryBudget = -1
+	}
 	f, err := New(e.b, o)
 	if err != nil {
 		e.t.Fatal(err)

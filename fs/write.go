@@ -157,8 +157,15 @@ func (n *node) touchData(w *writeState, size uint64) {
 }
 
 // commit uploads the spool if it is dirty. It returns when the object is
-// on the server (or with the error that kept it from getting there).
+// on the server (or with the error that kept it from getting there),
+// riding out transient failures for the retry budget; a failure queues
+// the file for background retries (commitretry.go).
 func (n *node) commit(ctx context.Context) syscall.Errno {
+	return n.commitBudget(obsclient.WithRetryBudget(ctx, n.fsys.opts.RetryBudget))
+}
+
+// commitBudget is commit with the retry budget already on ctx.
+func (n *node) commitBudget(ctx context.Context) syscall.Errno {
 	f := n.fsys
 	n.mu.Lock()
 	w := n.w
@@ -200,6 +207,7 @@ func (n *node) commit(ctx context.Context) syscall.Errno {
 	}
 	res, err := f.up.CommitWith(ctx, key, w.sp, o, co)
 	if err != nil {
+		f.commitFailed(n, p, err)
 		return f.errno("commit", key, err)
 	}
 	if so != nil && !sameMeta(so, o) {
@@ -210,6 +218,7 @@ func (n *node) commit(ctx context.Context) syscall.Errno {
 			// The data is on the server; the file stays dirty and the
 			// next commit (a no-op for the data) retries the REPLACE.
 			w.streamOpts = so
+			f.commitFailed(n, p, err)
 			return f.errno("commit", key, err)
 		}
 	}
@@ -248,6 +257,7 @@ func (n *node) committed(w *writeState, key string, res obsclient.PutResult, met
 	n.mu.Unlock()
 	f.invalidate(key)
 	f.meta.Attrs.Put(key, a)
+	f.commitDone(n)
 }
 
 // release drops the write state when no handle is open and nothing is

@@ -56,6 +56,10 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 	if c.DiskCacheSize == 0 {
 		o.DiskCacheSize = -1 // fs: 0 means its default, < 0 disables the disk cache
 	}
+	o.RetryBudget = c.RetryBudget
+	if c.RetryBudget == 0 {
+		o.RetryBudget = -1 // fs: 0 means its default, < 0 means no budget
+	}
 	return o
 }
 
