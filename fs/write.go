@@ -113,7 +113,10 @@ func (n *node) maybeStream(ctx context.Context, w *writeState) {
 	}
 	o := f.writeOptions(a)
 	// ErrNotStreamable (or any other refusal) only means: commit normally.
-	if err := f.up.Stream(ctx, f.ns.fileKey(p), w.sp, o); err == nil {
+	// The background parts ride out transient failures like the commit
+	// (each part gets the whole retry budget).
+	sctx := obsclient.WithRequestRetryBudget(ctx, f.opts.RetryBudget)
+	if err := f.up.Stream(sctx, f.ns.fileKey(p), w.sp, o); err == nil {
 		w.streamOpts = &o
 	}
 }

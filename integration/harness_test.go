@@ -37,7 +37,8 @@ const (
 
 // Env is one emulator with testBucket and a passwd file for it.
 type Env struct {
-	Srv    *obstest.Server
+	Srv    *obstest.Server // nil when the emulator runs as a process (outage_test.go)
+	URL    string          // endpoint; "" means Srv.URL
 	Bucket string
 	Passwd string // AK:SK, mode 0600
 
@@ -70,8 +71,16 @@ func writePasswd(t *testing.T, ak, sk string, mode os.FileMode) string {
 
 // Options is the -o value that reaches this emulator, plus extra options.
 func (e *Env) Options(extra ...string) string {
-	o := []string{"url=" + e.Srv.URL, "passwd_file=" + e.Passwd, "use_path_request_style"}
+	o := []string{"url=" + e.endpoint(), "passwd_file=" + e.Passwd, "use_path_request_style"}
 	return strings.Join(append(o, extra...), ",")
+}
+
+// endpoint is the emulator's URL.
+func (e *Env) endpoint() string {
+	if e.URL != "" {
+		return e.URL
+	}
+	return e.Srv.URL
 }
 
 // Stats is a snapshot of the emulator's per-operation counters.
@@ -128,7 +137,7 @@ func (e *Env) Client(t *testing.T) *obsclient.Bucket {
 		return e.client
 	}
 	c, err := obsclient.New(obsclient.Config{
-		Endpoint:    e.Srv.URL,
+		Endpoint:    e.endpoint(),
 		Credentials: signer.Credentials{AccessKey: testAccessKey, SecretKey: testSecretKey},
 		Addressing:  obsclient.AddressingPath,
 	})

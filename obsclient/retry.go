@@ -137,10 +137,26 @@ func WithRetryBudget(ctx context.Context, d time.Duration) context.Context {
 	return context.WithValue(ctx, retryBudgetKey{}, time.Now().Add(d))
 }
 
-// retryDeadline returns the retry deadline set on ctx, if any.
+// WithRequestRetryBudget is WithRetryBudget for long-lived work (the
+// background parts of a streaming upload): each request made under the
+// returned context gets d from its own first attempt.
+func WithRequestRetryBudget(ctx context.Context, d time.Duration) context.Context {
+	if d <= 0 {
+		return WithRetryBudget(ctx, 0)
+	}
+	return context.WithValue(ctx, retryBudgetKey{}, d)
+}
+
+// retryDeadline returns the retry deadline set on ctx for a request
+// starting now, if any.
 func retryDeadline(ctx context.Context) (time.Time, bool) {
-	t, ok := ctx.Value(retryBudgetKey{}).(time.Time)
-	return t, ok && !t.IsZero()
+	switch v := ctx.Value(retryBudgetKey{}).(type) {
+	case time.Time:
+		return v, !v.IsZero()
+	case time.Duration:
+		return time.Now().Add(v), true
+	}
+	return time.Time{}, false
 }
 
 // RetryBudgetLeft reports the time left of ctx's retry budget (0 when

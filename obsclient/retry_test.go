@@ -457,3 +457,18 @@ func TestReadTimeout(t *testing.T) {
 	assert.Eventually(t, func() bool { return srv.Stats()["HeadObject"].Requests == 2 }, 10*time.Second, 20*time.Millisecond,
 		"a HEAD attempt gives up after ReadTimeout and is retried")
 }
+
+// TestInitiateLostAnswerLeavesNoUpload: the server created the upload but
+// its answer was lost (connection reset after the work); the retry creates
+// a second one, and the first, whose id nobody knows, is aborted.
+func TestInitiateLostAnswerLeavesNoUpload(t *testing.T) {
+	srv := newEmulator(t)
+	c := newClient(t, srv, clientOpts{dialect: signer.OBS})
+	b := mustBucket(t, c, testBucket)
+	require.NoError(t, srv.InjectFault(obstest.Fault{Op: "InitiateMultipartUpload", Kind: obstest.FaultResetAfter}))
+	id, err := b.InitiateMultipartUpload(ctx(t), "mp", obsclient.WriteOptions{})
+	require.NoError(t, err)
+	ups := srv.Uploads(testBucket)
+	require.Len(t, ups, 1, "the upload of the lost answer is aborted")
+	assert.Equal(t, id, ups[0].UploadID)
+}

@@ -181,7 +181,7 @@ func (st *stream) init() (string, error) {
 	st.initOnce.Do(func() {
 		// Not cancelled by a break: an initiate cut short could leave an
 		// upload on the server that no one knows to abort.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(st.ctx), cleanupTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(st.ctx), cleanupBound(st.ctx))
 		defer cancel()
 		if st.ctx.Err() != nil {
 			st.initErr = st.ctx.Err()

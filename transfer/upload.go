@@ -39,6 +39,13 @@ const DefaultConcurrency = 8
 // that runs after a failure, independently of the caller's context.
 const cleanupTimeout = 30 * time.Second
 
+// cleanupBound is cleanupTimeout, or what is left of ctx's retry budget
+// when that is longer: an abort during an outage waits for the server
+// like the commit did, rather than leaving the upload behind.
+func cleanupBound(ctx context.Context) time.Duration {
+	return max(cleanupTimeout, obsclient.RetryBudgetLeft(ctx))
+}
+
 // UploaderConfig configures an Uploader. Zero fields take defaults.
 type UploaderConfig struct {
 	PartSize    int64 // multipart_size; default DefaultPartSize (8 MiB)
@@ -453,7 +460,7 @@ func multipartETag(parts []obsclient.Part) string {
 
 // abort discards a multipart upload, even when ctx is already cancelled.
 func (u *Uploader) abort(ctx context.Context, key, uploadID string) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupBound(ctx))
 	defer cancel()
 	if err := u.c.AbortMultipartUpload(actx, key, uploadID); err != nil && !obsclient.IsNotFound(err) {
 		u.log.Error("abort multipart upload failed: upload left on the server",
