@@ -295,11 +295,34 @@ func (snap spoolSnapshot) baseSize() int64 {
 func (u *Uploader) run(ctx context.Context, key string, s *Spool, snap spoolSnapshot, plan Plan, o obsclient.WriteOptions) (obsclient.PutResult, error) {
 	switch plan.Kind {
 	case PlanPut:
+		if err := u.checkBase(ctx, snap); err != nil {
+			return obsclient.PutResult{}, err
+		}
 		return u.put(ctx, key, s, plan.Steps[0], o)
 	case PlanMultipart:
 		return u.multipart(ctx, key, s, snap, plan, o)
 	}
 	return obsclient.PutResult{}, fmt.Errorf("transfer: unknown plan kind %v", plan.Kind)
+}
+
+// checkBase fails with ErrStale when the content to PUT keeps bytes of a
+// base object that changed on the server since (another client appended to
+// or replaced it): the PUT would silently drop that writer's change, while
+// the result mixes its old bytes with ours. The multipart path pins the
+// base on every copied part instead (UploadPartCopy with If-Match), and
+// base bytes fetched into the spool are pinned by their GET; this is the
+// same pin for a PUT whose base bytes were already local. One HEAD with
+// If-Match; a change in the instant between it and the PUT goes unseen.
+func (u *Uploader) checkBase(ctx context.Context, snap spoolSnapshot) error {
+	b := snap.base
+	if b == nil || snap.baseLen == 0 || b.ETag == "" {
+		return nil
+	}
+	if len(snap.dirty) > 0 && snap.dirty[0].Start == 0 && snap.dirty[0].End >= min(snap.baseLen, snap.size) {
+		return nil // every kept byte was rewritten: nothing of the base is in the PUT
+	}
+	_, err := u.c.HeadObject(ctx, b.Key, obsclient.GetOptions{IfMatch: b.ETag, VersionID: b.VersionID})
+	return stale(pin{Key: b.Key, ETag: b.ETag, VersionID: b.VersionID}, err)
 }
 
 // put writes the whole object in one PUT with Content-MD5.
