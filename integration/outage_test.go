@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/obsclient/obstest"
 )
 
 // emuProc is bin/obs-emulator as a process with a persistent root.
@@ -286,5 +287,39 @@ func TestOutageRestartMidCopy(t *testing.T) {
 	}
 	if n := e.uploadsLeft(t); n != 0 {
 		t.Fatalf("%d multipart uploads left behind", n)
+	}
+}
+
+// TestUnmountReturnsBeforeFinalUpload: fusermount3 -u returns at once,
+// while obsfs still commits the file whose earlier close failed; obsfs
+// exits (status 0) only once that upload landed. So a script that must
+// know the data is in the bucket waits for the obsfs process, not for
+// fusermount3 (SEMANTICS.md tenet 22).
+func TestUnmountReturnsBeforeFinalUpload(t *testing.T) {
+	e := newEnv(t)
+	m := e.Mount(t, "retry_budget=0", "retries=0")
+	must(t, e.Srv.InjectFault(obstest.Fault{Op: "PutObject", KeyPrefix: "late", Kind: obstest.FaultStatus500, Count: -1}))
+	if err := os.WriteFile(m.Path("late"), []byte("committed at unmount"), 0o644); err == nil {
+		t.Fatal("close succeeded although the PUT failed")
+	}
+	e.Srv.ClearFaults()
+	must(t, e.Srv.InjectFault(obstest.Fault{Op: "PutObject", KeyPrefix: "late", Kind: obstest.FaultDelay, Delay: 5 * time.Second}))
+	sh(t, "", "fusermount3", "-u", m.Dir)
+	m.mounted = false
+	if _, ok := e.headObject(t, "late"); ok {
+		t.Log("the upload landed before fusermount3 returned (a background retry won the race)")
+	} else if !processAlive(m.PID()) {
+		t.Fatal("obsfs exited without committing the file")
+	}
+	select {
+	case <-m.exited:
+		if m.waitErr != nil {
+			t.Fatalf("obsfs exit: %v", m.waitErr)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("obsfs did not exit after the unmount")
+	}
+	if got, _ := e.getObject(t, "late"); string(got) != "committed at unmount" {
+		t.Fatalf("object after obsfs exited: %q", got)
 	}
 }
