@@ -56,7 +56,11 @@ type retryQueue struct {
 	// GUARDED_BY(mu):
 	files   map[*node]*failedCommit
 	running bool          // the retry loop has been started
+	stopped bool          // stopRetries ran: no loop starts any more
 	kick    chan struct{} // wakes the loop when the queue changed
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the loop has returned
 }
 
 // commitFailed records a failed commit of n (at path p) and schedules a
@@ -65,7 +69,8 @@ func (f *FS) commitFailed(n *node, p string, err error) {
 	q := &f.retries
 	q.mu.Lock()
 	if q.files == nil {
-		q.files, q.kick = map[*node]*failedCommit{}, make(chan struct{}, 1)
+		q.files, q.kick, q.done = map[*node]*failedCommit{}, make(chan struct{}, 1), make(chan struct{})
+		q.ctx, q.cancel = context.WithCancel(context.Background())
 	}
 	fc := q.files[n]
 	if fc == nil {
@@ -78,8 +83,8 @@ func (f *FS) commitFailed(n *node, p string, err error) {
 	if !errors.Is(err, transfer.ErrStale) {
 		fc.NextRetry = time.Now().Add(retryDelay(fc.Attempts))
 	}
-	start := !q.running
-	q.running = true
+	start := !q.running && !q.stopped
+	q.running = q.running || start
 	fc2 := fc.FailedCommit
 	q.mu.Unlock()
 	f.log.Warn("commit failed; data kept locally", zap.String("path", p), zap.Int("attempts", fc2.Attempts),
@@ -134,11 +139,31 @@ func retryDelay(n int) time.Duration {
 	return d*3/4 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
+// stopRetries ends the background retries (the mount is gone: what is
+// left is the unmount flush's job) and waits for an attempt in progress.
+func (f *FS) stopRetries() {
+	q := &f.retries
+	q.mu.Lock()
+	q.stopped = true
+	running, done := q.running, q.done
+	if q.cancel != nil {
+		q.cancel()
+	}
+	q.mu.Unlock()
+	if running {
+		<-done
+	}
+}
+
 // retryLoop commits the queued files as they fall due, one at a time.
 func (f *FS) retryLoop() {
-	defer f.recoverBackground("commit retry")
 	q := &f.retries
+	defer close(q.done)
+	defer f.recoverBackground("commit retry")
 	for {
+		if q.ctx.Err() != nil {
+			return
+		}
 		q.mu.Lock()
 		var due *failedCommit
 		var wake time.Time
@@ -161,6 +186,9 @@ func (f *FS) retryLoop() {
 			case <-t.C:
 			case <-q.kick:
 				t.Stop()
+			case <-q.ctx.Done():
+				t.Stop()
+				return
 			}
 			continue
 		}
@@ -177,7 +205,7 @@ func (f *FS) retryOne(n *node) {
 		fc.NextRetry = time.Time{} // not picked again while running
 	}
 	q.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), retryAttemptTimeout)
+	ctx, cancel := context.WithTimeout(q.ctx, retryAttemptTimeout)
 	defer cancel()
 	if en := n.commitBudget(obsclient.WithRetryBudget(ctx, 0)); en == 0 {
 		f.commitDone(n) // landed, or nothing left to commit

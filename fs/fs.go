@@ -247,6 +247,7 @@ func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 	}
 	if err == nil {
 		f.tuneKernelReadahead(dir) // best effort (kernelra.go)
+		go func() { srv.Wait(); f.stopRetries() }()
 	}
 	return srv, err
 }

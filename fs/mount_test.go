@@ -99,6 +99,7 @@ func (e *env) mount(o Options) string {
 		f.up = transfer.NewUploader(f.st, transfer.UploaderConfig{PartSize: f.opts.MultipartSize, Concurrency: f.opts.ParallelCount})
 	}
 	mnt := e.t.TempDir()
+	e.t.Cleanup(f.stopRetries) // after the unmount (cleanups run last-first): no retry logs after the test
 	server, err := f.Mount(mnt, MountConfig{FsName: "obsfs:" + e.bucket, Debug: os.Getenv("OBSFS_FUSE_DEBUG") != "", ExtraOptions: e.extra})
 	if err != nil {
 		e.t.Fatalf("mount: %v", err)
