@@ -183,11 +183,13 @@ func TestOutageServerDownDuringCopy(t *testing.T) {
 			case <-time.After(30 * time.Second):
 			}
 			emu.start()
+			back := time.Now()
 			select {
 			case err := <-cpDone:
 				if err != nil {
 					t.Fatalf("cp failed across the outage: %v %s", err, stderr.String())
 				}
+				t.Logf("cp finished %v after the server came back", time.Since(back).Round(time.Millisecond))
 			case <-time.After(3 * time.Minute):
 				t.Fatal("cp did not finish after the server came back")
 			}
@@ -236,8 +238,10 @@ func TestOutageFrozenServerKillable(t *testing.T) {
 			case <-time.After(2 * time.Second): // it waits on the server now
 			}
 			must(t, cmd.Process.Kill())
+			killed := time.Now()
 			select {
 			case <-done:
+				t.Logf("%s ended %v after SIGKILL", argv[0], time.Since(killed).Round(time.Millisecond))
 			case <-time.After(30 * time.Second):
 				t.Fatalf("%s did not end within 30 s of SIGKILL (D state: waiting on the frozen server)", strings.Join(argv, " "))
 			}
