@@ -43,8 +43,11 @@ type persister struct {
 	dir   string // root/state
 	store *diskStore
 
-	mu sync.Mutex
-	// GUARDED_BY(mu):
+	mu sync.Mutex // serializes saves; taken before bucket.mu
+
+	// doomMu is a leaf lock: doom runs under bucket.mu (a release).
+	doomMu sync.Mutex
+	// GUARDED_BY(doomMu):
 	doomed []string // blob files to remove after the next write
 }
 
@@ -109,9 +112,16 @@ func newPersister(root string) (*persister, error) {
 
 // doom schedules a released blob file for removal after the next write.
 func (p *persister) doom(path string) {
-	p.mu.Lock()
+	p.doomMu.Lock()
 	p.doomed = append(p.doomed, path)
-	p.mu.Unlock()
+	p.doomMu.Unlock()
+}
+
+// undoom puts back blobs whose removal must wait for a later write.
+func (p *persister) undoom(paths []string) {
+	p.doomMu.Lock()
+	p.doomed = append(paths, p.doomed...)
+	p.doomMu.Unlock()
 }
 
 func segsOf(b body) []stateSeg {
@@ -176,8 +186,11 @@ func (p *persister) stateName(name string) string { return filepath.Join(p.dir, 
 func (p *persister) save(name string, b *bucket) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Released before the snapshot below, so it cannot name them.
+	p.doomMu.Lock()
 	doomed := p.doomed
 	p.doomed = nil
+	p.doomMu.Unlock()
 	path := p.stateName(name)
 	if b == nil {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -186,16 +199,16 @@ func (p *persister) save(name string, b *bucket) error {
 	} else {
 		data, err := snapshotBucket(b)
 		if err != nil {
-			p.doomed = append(doomed, p.doomed...)
+			p.undoom(doomed)
 			return err
 		}
 		tmp := path + ".tmp"
 		if err := os.WriteFile(tmp, data, 0o644); err != nil {
-			p.doomed = append(doomed, p.doomed...)
+			p.undoom(doomed)
 			return err
 		}
 		if err := os.Rename(tmp, path); err != nil {
-			p.doomed = append(doomed, p.doomed...)
+			p.undoom(doomed)
 			return err
 		}
 	}
