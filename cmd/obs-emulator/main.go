@@ -59,6 +59,9 @@ func run(args []string) error {
 		}
 		return err
 	}
+	if opts.Persist && opts.Root == "" {
+		return errors.New("--persist needs --root")
+	}
 	if len(opts.Buckets)+len(opts.FSBuckets) == 0 {
 		return errors.New("at least one --bucket or --fs-bucket is required")
 	}
