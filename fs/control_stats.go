@@ -159,6 +159,11 @@ type statsDoc struct {
 		Entries                 int
 	} `json:"meta_cache"`
 	DirtyFiles int `json:"dirty_files"`
+	// Commits that failed after the retry budget, retried in the
+	// background (commitretry.go); CommitRetries counts commits run again
+	// within a budget after a transient failure.
+	FailedCommits []FailedCommit `json:"failed_commits"`
+	CommitRetries int64          `json:"commit_retries"`
 }
 
 func (f *FS) statsJSON() ([]byte, error) {
@@ -186,6 +191,7 @@ func (f *FS) statsJSON() ([]byte, error) {
 			Entries                 int
 		}{s.Hits, s.Misses, s.Evictions, s.Entries}
 	}
+	d.FailedCommits, d.CommitRetries = f.FailedCommits(), us.Retries
 	f.writersMu.Lock()
 	d.DirtyFiles = len(f.writers)
 	f.writersMu.Unlock()

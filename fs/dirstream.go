@@ -54,6 +54,10 @@ type dirStream struct {
 	// index of the next entry to replay, or -1.
 	hist   []fuse.DirEntry
 	replay int
+
+	// ctx is the context of the READDIR being answered (nil outside
+	// Readdirent): an interrupt ends the listing request it waits on.
+	ctx context.Context
 }
 
 // maxDirHistory bounds the entries a stream remembers for seeking back.
@@ -79,6 +83,8 @@ func (n *node) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle
 
 // Readdirent hands the next entry to go-fuse.
 func (s *dirStream) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	s.ctx = ctx
+	defer func() { s.ctx = nil }()
 	if !s.HasNext() {
 		return nil, 0
 	}
@@ -199,8 +205,7 @@ func (s *dirStream) fill() {
 		s.ahead = s.f.ahead.begin(s.dk, s.path, s.f.opts.MaxStatCacheEntries)
 	}
 	gen := s.f.listGen.Load()
-	ctx := context.Background()
-	res, err := s.f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: s.dk, Delimiter: "/", Marker: s.marker, MaxKeys: listPageSize})
+	res, err := s.f.st.ListObjects(s.reqCtx(), obsclient.ListOptions{Prefix: s.dk, Delimiter: "/", Marker: s.marker, MaxKeys: listPageSize})
 	if err != nil {
 		s.err = s.f.errno("readdir", s.dk, err)
 		return
@@ -236,7 +241,8 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 	}
 	if s.err != 0 {
 		en := s.err
-		s.err, s.finished, s.buf = 0, true, nil
+		// An interrupted listing can be resumed where it stopped.
+		s.err, s.finished, s.buf = 0, en != syscall.EINTR, nil
 		return fuse.DirEntry{}, en
 	}
 	e := s.buf[0]
@@ -247,7 +253,7 @@ func (s *dirStream) Next() (fuse.DirEntry, syscall.Errno) {
 	}
 	p := joinPath(s.path, e.Name)
 	s.last = e
-	s.f.waitAmbiguous(p, e)
+	s.f.waitAmbiguous(s.reqCtx(), p, e)
 	de := fuse.DirEntry{Name: e.Name, Mode: s.f.entryMode(e), Ino: s.f.inoOf(p), Off: s.off}
 	s.remember(de)
 	return de, 0
@@ -282,16 +288,25 @@ func (s *dirStream) dot() fuse.DirEntry {
 // the listing cannot (prefetch started it), so that d_type is right for
 // symlinks even in a plain READDIR. Without caches nothing was started, and
 // nothing is waited for.
-func (f *FS) waitAmbiguous(p string, e listEntry) {
+func (f *FS) waitAmbiguous(rctx context.Context, p string, e listEntry) {
 	if f.ttl == 0 || f.typeFromListing(e) {
 		return
 	}
 	if a, ok := f.meta.Attrs.Get(e.Key); !ok || a.Complete {
 		return // complete, or not listed any more (invalidated)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(rctx, time.Minute)
 	defer cancel()
-	_, _ = f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(ctx, e) })
+	_, _ = f.heads.do(ctx, p, func(ctx context.Context) (objAttr, error) { return f.statKnown(ctx, e) })
+}
+
+// reqCtx is the context of the READDIR being answered, or Background when
+// go-fuse calls the DirStream methods without one.
+func (s *dirStream) reqCtx() context.Context {
+	if s.ctx != nil {
+		return s.ctx
+	}
+	return context.Background()
 }
 
 // entryMode is the type of a listed entry: cached attributes know symlinks.

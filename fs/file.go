@@ -10,6 +10,7 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/obsfs/obsfs/obsclient"
 	"github.com/obsfs/obsfs/transfer"
 )
 
@@ -150,6 +152,12 @@ func (h *handle) readRemote(ctx context.Context, dest []byte, off int64) (fuse.R
 	}
 	rd, key := h.reader()
 	vecs, err := rd.ReadVec(ctx, off, len(dest))
+	if err != nil && (errors.Is(err, transfer.ErrStale) || obsclient.IsPreconditionFailed(err)) {
+		// The object changed under the pinned ETag: forget the attributes
+		// it came from, so the next open revalidates instead of pinning
+		// the old ETag again until the TTL runs out.
+		h.n.forgetAttrs(key)
+	}
 	if err != nil && err != io.EOF {
 		// An interrupted read ends with the context's error (EINTR, errno.go):
 		// fetches run on their own context, so only the wait is cancelled.
@@ -162,6 +170,14 @@ func (h *handle) readRemote(ctx context.Context, dest []byte, off int64) (fuse.R
 		return fuse.ReadResultData(vecs[0]), 0
 	}
 	return fuse.ReadResultVector(vecs), 0
+}
+
+// forgetAttrs makes the node's and the caches' attributes of key stale.
+func (n *node) forgetAttrs(key string) {
+	n.mu.Lock()
+	n.attrAt = time.Time{}
+	n.mu.Unlock()
+	n.fsys.invalidate(key)
 }
 
 // reader returns the handle's reader for the node's current key.

@@ -32,6 +32,10 @@ const (
 	DefaultParallelCount       = 8
 	DefaultDiskCacheSize       = 4 << 30
 	DefaultPresignExpires      = time.Hour
+	// DefaultRetryBudget rides out a 30 s outage (a load balancer failover,
+	// a restarted front end: typically 10–60 s) with room for the attempt
+	// that was in flight when it started.
+	DefaultRetryBudget = 2 * time.Minute
 	// prefetchParallel bounds the HEADs a listing starts to learn the
 	// metadata (mode, uid, gid, mtime) of the entries it returned.
 	prefetchParallel = 16
@@ -59,6 +63,7 @@ type Options struct {
 	ControlDir          string        // hidden control directory at the root ("" = none); see control.go
 	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = DefaultPresignExpires
 	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
+	RetryBudget         time.Duration // commit (close, fsync, rename, unmount) retries transient failures this long; 0 = DefaultRetryBudget; < 0 = only the client's retry count
 	Logger              *zap.Logger
 	SpoolDir            string // spool files live here when set (s3fs's tmpdir), else as CacheDir says
 	DiskFreeReserve     int64  // bytes the disk block cache leaves free (s3fs's ensure_diskfree); 0 = its default
@@ -103,6 +108,9 @@ type FS struct {
 	warnMu sync.Mutex
 	// GUARDED_BY(warnMu): keys already logged as hidden or shadowed.
 	warned map[string]bool
+
+	// Failed commits retried in the background (commitretry.go).
+	retries retryQueue
 
 	statfsMu sync.Mutex
 	// GUARDED_BY(statfsMu):
@@ -206,6 +214,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.PresignExpires <= 0 {
 		o.PresignExpires = DefaultPresignExpires
+	}
+	if o.RetryBudget == 0 {
+		o.RetryBudget = DefaultRetryBudget
 	}
 	return o
 }
@@ -350,6 +361,7 @@ func (f *FS) Mount(dir string, mc MountConfig) (*fuse.Server, error) {
 		return nil, err
 	}
 	f.tuneKernelReadahead(dir) // best effort (kernelra.go)
+	go func() { srv.Wait(); f.stopRetries() }()
 	return srv, nil
 }
 

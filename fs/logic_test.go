@@ -55,7 +55,7 @@ func TestFlightGroupShares(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, err := g.do(context.Background(), "k", func() (objAttr, error) {
+			a, err := g.do(context.Background(), "k", func(context.Context) (objAttr, error) {
 				calls.Add(1)
 				<-release
 				return objAttr{Size: 7}, nil
@@ -79,7 +79,7 @@ func TestFlightGroupShares(t *testing.T) {
 	}
 	// A waiter whose context ends stops waiting.
 	block := make(chan struct{})
-	go g.do(context.Background(), "slow", func() (objAttr, error) { <-block; return objAttr{}, nil })
+	go g.do(context.Background(), "slow", func(context.Context) (objAttr, error) { <-block; return objAttr{}, nil })
 	for !g.inFlight("slow") {
 		time.Sleep(time.Millisecond)
 	}
@@ -89,6 +89,76 @@ func TestFlightGroupShares(t *testing.T) {
 		t.Fatalf("cancelled waiter: %v", err)
 	}
 	close(block)
+}
+
+// TestFlightGroupCallerLeaves: the caller that started a call leaves as
+// soon as its own context ends (an interrupt), while the call goes on for
+// the other waiters; once every waiter has left, the call's context is
+// cancelled and the next caller starts a new call.
+func TestFlightGroupCallerLeaves(t *testing.T) {
+	var g flightGroup
+	started := make(chan struct{})
+	release := make(chan struct{})
+	cancelled := make(chan struct{})
+	fn := func(ctx context.Context) (objAttr, error) {
+		close(started)
+		select {
+		case <-release:
+			return objAttr{Size: 9}, nil
+		case <-ctx.Done():
+			close(cancelled)
+			return objAttr{}, ctx.Err()
+		}
+	}
+	first, cancelFirst := context.WithCancel(context.Background())
+	firstDone := make(chan error, 1)
+	go func() { _, err := g.do(first, "k", fn); firstDone <- err }()
+	<-started
+	second := make(chan objAttr, 1)
+	go func() { a, _ := g.do(context.Background(), "k", nil); second <- a }()
+	for {
+		g.mu.Lock()
+		n := g.calls["k"].waiters
+		g.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancelFirst()
+	select {
+	case err := <-firstDone:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("first caller: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first caller did not leave when its context ended")
+	}
+	close(release)
+	if a := <-second; a.Size != 9 {
+		t.Fatalf("second waiter got %+v", a)
+	}
+
+	// The last waiter leaving cancels the call.
+	started = make(chan struct{})
+	release = make(chan struct{})
+	cancelled = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := g.do(ctx, "j", fn); done <- err }()
+	<-started
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("do: %v", err)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the call was not cancelled when its last waiter left")
+	}
+	if g.inFlight("j") {
+		t.Fatal("a call without waiters is still joinable")
+	}
 }
 
 func TestStatfsFill(t *testing.T) {

@@ -84,6 +84,11 @@ func (e *env) mount(o Options) string {
 	if o.CacheDir == "" {
 		o.CacheDir = e.t.TempDir()
 	}
+	if o.RetryBudget == 0 {
+		// Tests inject failures and expect them at once; the budget has
+		// tests of its own (TestCommitRidesOutOutage).
+		o.RetryBudget = -1
+	}
 	f, err := New(e.b, o)
 	if err != nil {
 		e.t.Fatal(err)
@@ -96,6 +101,7 @@ func (e *env) mount(o Options) string {
 		f.up = transfer.NewUploader(f.st, transfer.UploaderConfig{PartSize: f.opts.MultipartSize, Concurrency: f.opts.ParallelCount})
 	}
 	mnt := e.t.TempDir()
+	e.t.Cleanup(f.stopRetries) // after the unmount (cleanups run last-first): no retry logs after the test
 	server, err := f.Mount(mnt, MountConfig{FsName: "obsfs:" + e.bucket, Debug: os.Getenv("OBSFS_FUSE_DEBUG") != "", ExtraOptions: e.extra, Flags: e.flags})
 	if err != nil {
 		e.t.Fatalf("mount: %v", err)

@@ -55,6 +55,8 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if from == to {
 		return 0
 	}
+	// Part of the commit path: ride out transient failures (retry_budget).
+	ctx = obsclient.WithRetryBudget(ctx, f.opts.RetryBudget)
 	src, en := n.entryAttr(ctx, name, from)
 	if en != 0 {
 		return en
@@ -71,6 +73,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 		en = f.renameFile(ctx, n, name, from, to, np, newName)
 	}
 	if en != 0 {
+		f.renameFailed(n, name, np, newName, from, to)
 		return en
 	}
 	f.renamed(np, newName, from, to, src.isDir())
@@ -350,6 +353,24 @@ func (f *FS) deleteAll(ctx context.Context, keys []string) error {
 		keys = keys[n:]
 	}
 	return nil
+}
+
+// renameFailed makes this mount ask the server again about both names
+// after a rename that failed, possibly part-way (the copy made, the delete
+// refused): otherwise a cached negative entry of the target, or the
+// kernel's, says ENOENT while a listing shows it. The kernel's dentries
+// are dropped from a goroutine: the kernel holds the directories' locks
+// until the rename returns.
+func (f *FS) renameFailed(n *node, name string, np *node, newName, from, to string) {
+	for _, p := range []string{from, to} {
+		f.invalidate(f.ns.fileKey(p))
+		f.invalidatePrefix(f.ns.dirKey(p))
+	}
+	go func() {
+		defer f.recoverBackground("rename: kernel notify")
+		_ = n.NotifyEntry(name)
+		_ = np.NotifyEntry(newName)
+	}()
 }
 
 // renamed updates inode numbers, caches and nodes after a rename.

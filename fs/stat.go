@@ -25,7 +25,7 @@ func (f *FS) stat(ctx context.Context, p string) (objAttr, error) {
 			return a, nil
 		case ok: // listed: the kind is known, only the metadata is missing
 			e := listEntry{Dir: a.isDir(), Key: k}
-			return f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(context.WithoutCancel(ctx), e) })
+			return f.heads.do(ctx, p, func(ctx context.Context) (objAttr, error) { return f.statKnown(ctx, e) })
 		}
 	}
 	if _, ok := f.meta.Negative.Get(fk); ok {
@@ -46,8 +46,8 @@ func (f *FS) statFresh(ctx context.Context, p string) (objAttr, error) {
 	if len(f.ns.dirKey(p)) > maxKeyLen {
 		return objAttr{}, syscall.ENAMETOOLONG
 	}
-	return f.heads.do(ctx, p, func() (objAttr, error) {
-		return f.statRemote(context.WithoutCancel(ctx), p)
+	return f.heads.do(ctx, p, func(ctx context.Context) (objAttr, error) {
+		return f.statRemote(ctx, p)
 	})
 }
 

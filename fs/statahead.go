@@ -259,7 +259,7 @@ func (f *FS) headAll(dir string, todo []listEntry) {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
-				_, _ = f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(ctx, e) })
+				_, _ = f.heads.do(ctx, p, func(ctx context.Context) (objAttr, error) { return f.statKnown(ctx, e) })
 			}(e)
 		}
 	}()
@@ -318,7 +318,7 @@ func (f *FS) statListed(ctx context.Context, p string) (a objAttr, ok bool, err 
 	if _, cached := f.meta.Attrs.Get(e.Key); !cached {
 		f.meta.Attrs.Put(e.Key, f.listedAttr(e))
 	}
-	a, err = f.heads.do(ctx, p, func() (objAttr, error) { return f.statKnown(context.WithoutCancel(ctx), e) })
+	a, err = f.heads.do(ctx, p, func(ctx context.Context) (objAttr, error) { return f.statKnown(ctx, e) })
 	return a, true, err
 }
 

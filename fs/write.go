@@ -121,7 +121,10 @@ func (n *node) maybeStream(ctx context.Context, w *writeState) {
 	}
 	o := f.writeOptions(a)
 	// ErrNotStreamable (or any other refusal) only means: commit normally.
-	if err := f.up.Stream(ctx, f.ns.fileKey(p), w.sp, o); err == nil {
+	// The background parts ride out transient failures like the commit
+	// (each part gets the whole retry budget).
+	sctx := obsclient.WithRequestRetryBudget(ctx, f.opts.RetryBudget)
+	if err := f.up.Stream(sctx, f.ns.fileKey(p), w.sp, o); err == nil {
 		w.streamOpts = &o
 	}
 }
@@ -170,8 +173,15 @@ func (n *node) touchData(w *writeState, size uint64) {
 }
 
 // commit uploads the spool if it is dirty. It returns when the object is
-// on the server (or with the error that kept it from getting there).
+// on the server (or with the error that kept it from getting there),
+// riding out transient failures for the retry budget; a failure queues
+// the file for background retries (commitretry.go).
 func (n *node) commit(ctx context.Context) syscall.Errno {
+	return n.commitBudget(obsclient.WithRetryBudget(ctx, n.fsys.opts.RetryBudget))
+}
+
+// commitBudget is commit with the retry budget already on ctx.
+func (n *node) commitBudget(ctx context.Context) syscall.Errno {
 	f := n.fsys
 	n.mu.Lock()
 	w := n.w
@@ -214,6 +224,7 @@ func (n *node) commit(ctx context.Context) syscall.Errno {
 	}
 	res, err := f.up.CommitWith(ctx, key, w.sp, o, co)
 	if err != nil {
+		f.commitFailed(n, p, err)
 		return f.errno("commit", key, err)
 	}
 	if so != nil && !sameMeta(so, o) {
@@ -224,6 +235,7 @@ func (n *node) commit(ctx context.Context) syscall.Errno {
 			// The data is on the server; the file stays dirty and the
 			// next commit (a no-op for the data) retries the REPLACE.
 			w.streamOpts = so
+			f.commitFailed(n, p, err)
 			return f.errno("commit", key, err)
 		}
 	}
@@ -324,6 +336,7 @@ func (n *node) committed(w *writeState, key string, res obsclient.PutResult, met
 	n.mu.Unlock()
 	f.invalidate(key)
 	f.meta.Attrs.Put(key, a)
+	f.commitDone(n)
 }
 
 // release drops the write state when no handle is open and nothing is

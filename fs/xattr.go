@@ -18,6 +18,8 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/obsfs/obsfs/obsclient"
 )
 
 var (
@@ -101,6 +103,10 @@ func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 			return syscall.EPERM // reserved POSIX key
 		}
 		return syscall.ENOTSUP
+	}
+	if !obsclient.ValidMetadataName(name) {
+		// Not an HTTP token ("user.a b"): no upload could ever carry it.
+		return syscall.EINVAL
 	}
 	return n.updateMeta(ctx, func(a *objAttr) syscall.Errno {
 		_, exists := a.User[name]

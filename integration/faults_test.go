@@ -42,7 +42,7 @@ func TestTransientServerErrorsAreRetried(t *testing.T) {
 
 func TestFailedUploadSurfacesAndIsKept(t *testing.T) {
 	e := newEnv(t)
-	m := e.Mount(t, "retries=1")
+	m := e.Mount(t, "retries=1", "retry_budget=0") // fail at once: the budget has its own test (outage_test.go)
 	src := filepath.Join(t.TempDir(), "src")
 	want := content("kept", 300_000)
 	must(t, os.WriteFile(src, want, 0o644))

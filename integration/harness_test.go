@@ -37,13 +37,12 @@ const (
 
 // Env is one emulator with testBucket and a passwd file for it.
 type Env struct {
-	Srv    *obstest.Server
+	Srv    *obstest.Server // nil when the emulator runs as a process (outage_test.go)
+	URL    string          // endpoint (an emulator process, versitygw); "" means Srv.URL
 	Bucket string
 	Passwd string // AK:SK, mode 0600
 
 	client *obsclient.Bucket // made by the first Client call
-
-	endpoint string // url= of another server (versitygw); "" means Srv.URL
 }
 
 // newEnv starts an emulator that lives as long as t.
@@ -72,12 +71,16 @@ func writePasswd(t *testing.T, ak, sk string, mode os.FileMode) string {
 
 // Options is the -o value that reaches this emulator, plus extra options.
 func (e *Env) Options(extra ...string) string {
-	url := e.endpoint
-	if url == "" {
-		url = e.Srv.URL
-	}
-	o := []string{"url=" + url, "passwd_file=" + e.Passwd, "use_path_request_style"}
+	o := []string{"url=" + e.endpoint(), "passwd_file=" + e.Passwd, "use_path_request_style"}
 	return strings.Join(append(o, extra...), ",")
+}
+
+// endpoint is the emulator's URL.
+func (e *Env) endpoint() string {
+	if e.URL != "" {
+		return e.URL
+	}
+	return e.Srv.URL
 }
 
 // Stats is a snapshot of the emulator's per-operation counters.
@@ -134,7 +137,7 @@ func (e *Env) Client(t *testing.T) *obsclient.Bucket {
 		return e.client
 	}
 	c, err := obsclient.New(obsclient.Config{
-		Endpoint:    e.Srv.URL,
+		Endpoint:    e.endpoint(),
 		Credentials: signer.Credentials{AccessKey: testAccessKey, SecretKey: testSecretKey},
 		Addressing:  obsclient.AddressingPath,
 	})

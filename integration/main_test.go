@@ -70,6 +70,9 @@ func runMain(m *testing.M) int {
 // obsfsBin is the path of the built obsfs binary.
 func obsfsBin() string { return filepath.Join(binDir, "obsfs") }
 
+// emulatorBin is the path of the built obs-emulator binary.
+func emulatorBin() string { return filepath.Join(binDir, "obs-emulator") }
+
 // requireFUSE skips t when this machine cannot mount.
 func requireFUSE(t testing.TB) {
 	t.Helper()

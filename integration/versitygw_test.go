@@ -158,7 +158,7 @@ func (v *versitygw) stop() {
 // Env is an Env whose mounts reach this versitygw (no emulator: Srv is
 // nil, so request counters are not available).
 func (v *versitygw) Env(t *testing.T) *Env {
-	return &Env{Bucket: vgwBucket, Passwd: writePasswd(t, vgwAccessKey, vgwSecretKey, 0o600), endpoint: v.URL}
+	return &Env{Bucket: vgwBucket, Passwd: writePasswd(t, vgwAccessKey, vgwSecretKey, 0o600), URL: v.URL}
 }
 
 // vgwOptions are the mount options an S3 server needs.

@@ -39,6 +39,14 @@ type Config struct {
 
 	ConnectTimeout time.Duration // dial + TLS handshake; default 10s
 	RequestTimeout time.Duration // time to response headers of one attempt, and longest stall of a GET body read; default 60s; 0 keeps the default, <0 disables
+	// ReadTimeout is the time to response headers of one attempt of a
+	// request without side effects (GET, HEAD: stat, listing, read), at
+	// most RequestTimeout; default 15s; <0 leaves RequestTimeout. A healthy
+	// server answers these in well under a second (a 1,000-key listing
+	// included), so 15 s only ever trips on a frozen or unreachable
+	// server, and a lookup gives up after about a minute (four attempts)
+	// instead of four times RequestTimeout.
+	ReadTimeout    time.Duration
 	IdleTimeout    time.Duration // idle keep-alive connections; default 90s
 	Retries        int           // extra attempts for retryable failures; default 3; <0 means none
 	RetryBaseDelay time.Duration // first backoff; default 100ms, capped at 10s, with full jitter

@@ -27,6 +27,7 @@ const (
 	DefaultRegion         = "cn-north-4"
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultRequestTimeout = 60 * time.Second
+	DefaultReadTimeout    = 15 * time.Second
 	DefaultIdleTimeout    = 90 * time.Second
 	DefaultRetries        = 3
 	DefaultRetryBaseDelay = 100 * time.Millisecond
@@ -60,6 +61,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
@@ -79,6 +83,16 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	return cfg, nil
+}
+
+// attemptTimeout is the time to response headers of one attempt of a
+// request with the given method (0: none).
+func (cfg *Config) attemptTimeout(method string) time.Duration {
+	d := cfg.RequestTimeout
+	if (method == http.MethodGet || method == http.MethodHead) && cfg.ReadTimeout > 0 && (d <= 0 || cfg.ReadTimeout < d) {
+		d = cfg.ReadTimeout
+	}
+	return max(d, 0)
 }
 
 // retries is the number of extra attempts (Retries < 0 means none).

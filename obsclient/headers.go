@@ -250,6 +250,13 @@ func checkHeaders(h http.Header) error {
 	return nil
 }
 
+// ValidMetadataName reports whether name can be sent as a user metadata
+// name (x-obs-meta-NAME): a non-empty HTTP token. Any other name would make
+// every request carrying it fail locally.
+func ValidMetadataName(name string) bool {
+	return name != "" && strings.IndexFunc(name, func(c rune) bool { return !isTokenChar(c) }) < 0
+}
+
 func isTokenChar(c rune) bool {
 	return c < 0x7f && c > 0x20 && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c)
 }

@@ -11,14 +11,18 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"go.uber.org/zap"
 )
 
 // Multipart uploads
 //
 // Initiate, upload part, upload part copy, list and abort are idempotent
-// enough to retry (a retried initiate whose first reply was lost leaves an
-// orphan upload; a bucket lifecycle rule with AbortIncompleteMultipartUpload
-// cleans those). Complete is not: after an ambiguous failure (no reply, or
+// enough to retry (a retried initiate whose first reply was lost would
+// leave an orphan upload: after a retried initiate, the uploads of the same
+// key begun since are aborted, see abortLostUploads; a bucket lifecycle
+// rule with AbortIncompleteMultipartUpload cleans any left). Complete is not: after an ambiguous failure (no reply, or
 // a 5xx) CompleteMultipartUpload finds out what happened before doing
 // anything else (see reconcileComplete).
 
@@ -39,6 +43,7 @@ func (b *Bucket) InitiateMultipartUpload(ctx context.Context, key string, o Writ
 	o.SSE = b.keepEncryption(key, o.SSE)
 	b.setWriteHeaders(r.header, o)
 	var x xmlInitiateResult
+	start := b.c.signingTime()
 	res, err := b.doDecode(ctx, r, &x)
 	if err != nil {
 		return "", err
@@ -49,7 +54,39 @@ func (b *Bucket) InitiateMultipartUpload(ctx context.Context, key string, o Writ
 	if b.pol() != nil {
 		b.pol().setUpload(x.UploadID, o.SSE != nil && len(o.SSE.CustomerKey) > 0)
 	}
+	if res.attempts > 1 {
+		b.abortLostUploads(ctx, key, x.UploadID, start)
+	}
 	return x.UploadID, nil
+}
+
+// lostUploadSlack widens the window in which an upload of the same key is
+// taken for one of our own lost initiates (server and local clocks differ
+// by this much at most without a skew error being learnt).
+const lostUploadSlack = time.Minute
+
+// abortLostUploads aborts the uploads of key that an earlier attempt of
+// this initiate created although its answer was lost (the server created
+// the upload, then the connection broke; the retry created another): the
+// uploads of exactly key, other than ours, initiated since this call began.
+// Nobody knows their ids, so nobody else would ever complete or abort
+// them. Best effort: failures are logged.
+func (b *Bucket) abortLostUploads(ctx context.Context, key, ours string, since time.Time) {
+	res, err := b.ListMultipartUploads(ctx, ListUploadsOptions{Prefix: key})
+	if err != nil {
+		b.c.log.Warn("checking for uploads left by a lost initiate", zap.String("key", key), zap.Error(err))
+		return
+	}
+	for _, u := range res.Uploads {
+		if u.Key != key || u.UploadID == ours || u.Initiated.Before(since.Add(-lostUploadSlack)) {
+			continue
+		}
+		if err := b.AbortMultipartUpload(ctx, key, u.UploadID); err != nil {
+			b.c.log.Warn("aborting an upload left by a lost initiate", zap.String("key", key), zap.String("upload_id", u.UploadID), zap.Error(err))
+		} else {
+			b.c.log.Info("aborted an upload left by a lost initiate", zap.String("key", key), zap.String("upload_id", u.UploadID))
+		}
+	}
 }
 
 func checkPartNumber(op, key string, n int) error {

@@ -142,13 +142,18 @@ func (b *Bucket) do(ctx context.Context, r *request) (*result, error) {
 	}
 	var last error
 	skewFixed, wait := false, true
-	for n := 1; n <= attempts; n++ {
+	deadline, budget := retryDeadline(ctx)
+	for n := 1; n <= attempts || (budget && !r.once); n++ {
 		if n > 1 && wait {
 			var ra time.Duration
 			if e, ok := AsError(last); ok {
 				ra = e.retryAfter
 			}
-			if err := sleep(ctx, b.c.backoff(n-1, ra, throttled(last))); err != nil {
+			d := b.c.backoff(n-1, ra, throttled(last))
+			if budget && n > attempts {
+				d = min(d, time.Until(deadline)) // one last attempt at the deadline
+			}
+			if err := sleep(ctx, d); err != nil {
 				return nil, &Error{Op: r.op, Key: r.key, Err: fmt.Errorf("%w while waiting to retry after: %v", err, last)}
 			}
 		}
@@ -172,7 +177,10 @@ func (b *Bucket) do(ctx context.Context, r *request) (*result, error) {
 		if !retryable(err) {
 			break
 		}
-		if n < attempts {
+		if n >= attempts && (!budget || r.once || !time.Now().Before(deadline)) {
+			break
+		}
+		if n < attempts || budget {
 			b.c.log.Debug("obs retrying", zap.String("op", r.op), zap.String("bucket", b.name), zap.String("key", r.key),
 				zap.Int("attempt", n))
 		}
@@ -190,7 +198,7 @@ func (b *Bucket) attempt(ctx context.Context, r *request, start int64, n int) (*
 		return nil, err
 	}
 	var timer *time.Timer
-	if d := b.c.cfg.RequestTimeout; d > 0 {
+	if d := b.c.cfg.attemptTimeout(r.method); d > 0 {
 		timer = time.AfterFunc(d, func() { cancel(errAttemptTimeout) })
 	}
 	resp, err := b.c.http.Do(req)
@@ -266,7 +274,7 @@ func (b *Bucket) transportError(ctx, actx context.Context, r *request, err error
 	case ctx.Err() != nil:
 		e.Err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	case errors.Is(context.Cause(actx), errAttemptTimeout):
-		e.Err = fmt.Errorf("%w after %v", errAttemptTimeout, b.c.cfg.RequestTimeout)
+		e.Err = fmt.Errorf("%w after %v", errAttemptTimeout, b.c.cfg.attemptTimeout(r.method))
 	}
 	return e
 }

@@ -111,3 +111,64 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Retry budget
+//
+// A caller that must not fail on a blip (a commit: close, fsync, rename,
+// unmount) sets a budget on its context with WithRetryBudget. Every request
+// made under that context then retries transient failures (those above,
+// including a server that refuses connections or does not answer within
+// RequestTimeout) with the same capped, jittered backoff until the budget
+// has passed since WithRetryBudget, instead of giving up after Retries
+// extra attempts; the last attempt starts at the deadline at the latest.
+// Non-idempotent requests (append, complete-multipart) are still sent
+// once: their callers reconcile. The caller's cancellation still ends the
+// wait at once.
+
+type retryBudgetKey struct{}
+
+// WithRetryBudget returns a context under which requests retry transient
+// failures for d from now (d ≤ 0: no budget, Config.Retries applies). A
+// budget already on ctx is replaced.
+func WithRetryBudget(ctx context.Context, d time.Duration) context.Context {
+	if d <= 0 {
+		return context.WithValue(ctx, retryBudgetKey{}, time.Time{})
+	}
+	return context.WithValue(ctx, retryBudgetKey{}, time.Now().Add(d))
+}
+
+// WithRequestRetryBudget is WithRetryBudget for long-lived work (the
+// background parts of a streaming upload): each request made under the
+// returned context gets d from its own first attempt.
+func WithRequestRetryBudget(ctx context.Context, d time.Duration) context.Context {
+	if d <= 0 {
+		return WithRetryBudget(ctx, 0)
+	}
+	return context.WithValue(ctx, retryBudgetKey{}, d)
+}
+
+// retryDeadline returns the retry deadline set on ctx for a request
+// starting now, if any.
+func retryDeadline(ctx context.Context) (time.Time, bool) {
+	switch v := ctx.Value(retryBudgetKey{}).(type) {
+	case time.Time:
+		return v, !v.IsZero()
+	case time.Duration:
+		return time.Now().Add(v), true
+	}
+	return time.Time{}, false
+}
+
+// RetryBudgetLeft reports the time left of ctx's retry budget (0 when
+// none or spent).
+func RetryBudgetLeft(ctx context.Context) time.Duration {
+	if t, ok := retryDeadline(ctx); ok {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// IsTransient reports whether err is a failure that repeating the request
+// may cure (5xx, SlowDown, 429, timeouts, resets, refused connections, DNS
+// errors): what the retry policy above retries.
+func IsTransient(err error) bool { return retryable(err) }

@@ -400,3 +400,83 @@ func TestClockSkewIsCorrected(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode, "presigned URLs use the corrected clock")
 	}
 }
+
+// TestRetryBudget: under WithRetryBudget a persistent SlowDown (or a
+// server that refuses connections) is retried until the budget is spent,
+// not given up after Retries extra attempts; without a budget the count
+// rules; non-idempotent requests are still sent once.
+func TestRetryBudget(t *testing.T) {
+	srv := newEmulator(t)
+	c := newClient(t, srv, clientOpts{dialect: signer.OBS, mod: func(c *obsclient.Config) { c.RetryBaseDelay = time.Millisecond }})
+	b := mustBucket(t, c, testBucket)
+	_, err := b.PutObject(ctx(t), "k", strings.NewReader("v"), 1, obsclient.WriteOptions{})
+	require.NoError(t, err)
+
+	// Ten SlowDowns: the default count (3 retries) gives up…
+	require.NoError(t, srv.InjectFault(obstest.Fault{Op: "HeadObject", Kind: obstest.FaultSlowDown, Count: 10}))
+	_, err = b.HeadObject(ctx(t), "k", obsclient.GetOptions{})
+	assert.True(t, obsclient.IsCode(err, "SlowDown"), "%v", err)
+	assert.True(t, obsclient.IsTransient(err))
+	// …a budget rides them out.
+	srv.ResetStats()
+	bctx := obsclient.WithRetryBudget(ctx(t), 5*time.Minute)
+	_, err = b.HeadObject(bctx, "k", obsclient.GetOptions{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 7, srv.Stats()["HeadObject"].Requests, "6 SlowDowns left, then success")
+
+	// A spent budget ends the retries with the last error.
+	srv.ResetStats()
+	require.NoError(t, srv.InjectFault(obstest.Fault{Op: "HeadObject", Kind: obstest.FaultStatus500, Count: -1}))
+	_, err = b.HeadObject(obsclient.WithRetryBudget(ctx(t), 200*time.Millisecond), "k", obsclient.GetOptions{})
+	assert.True(t, obsclient.IsCode(err, "InternalError"), "%v", err)
+	assert.Greater(t, srv.Stats()["HeadObject"].Requests, int64(4))
+	// The caller's cancellation ends a budgeted wait.
+	cctx, cancel := context.WithCancel(obsclient.WithRetryBudget(ctx(t), time.Hour))
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err = b.HeadObject(cctx, "k", obsclient.GetOptions{})
+	assert.ErrorIs(t, err, context.Canceled)
+	srv.ClearFaults()
+
+	// Append is not idempotent: one attempt, budget or not.
+	srv.ResetStats()
+	require.NoError(t, srv.InjectFault(obstest.Fault{Op: "AppendObject", Kind: obstest.FaultStatus500, Count: 3}))
+	_, err = b.AppendObject(obsclient.WithRetryBudget(ctx(t), time.Minute), "ap", 0, strings.NewReader("x"), 1, obsclient.WriteOptions{})
+	assert.Error(t, err)
+	assert.EqualValues(t, 1, srv.Stats()["AppendObject"].Requests)
+}
+
+// TestReadTimeout: requests without side effects (HEAD, GET) give up an
+// attempt after ReadTimeout (a frozen server), requests that change things
+// wait RequestTimeout.
+func TestReadTimeout(t *testing.T) {
+	srv := newEmulator(t)
+	c := newClient(t, srv, clientOpts{dialect: signer.OBS, mod: func(c *obsclient.Config) {
+		c.RequestTimeout, c.ReadTimeout, c.RetryBaseDelay = time.Minute, 100*time.Millisecond, time.Millisecond
+	}})
+	b := mustBucket(t, c, testBucket)
+	require.NoError(t, srv.InjectFault(obstest.Fault{Op: "PutObject", Kind: obstest.FaultDelay, Delay: time.Second}))
+	_, err := b.PutObject(ctx(t), "k", strings.NewReader("v"), 1, obsclient.WriteOptions{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, srv.Stats()["PutObject"].Requests, "a PUT waits up to RequestTimeout")
+	require.NoError(t, srv.InjectFault(obstest.Fault{Op: "HeadObject", Kind: obstest.FaultDelay, Delay: time.Second}))
+	_, err = b.HeadObject(ctx(t), "k", obsclient.GetOptions{})
+	require.NoError(t, err)
+	// The abandoned attempt is counted when its handler ends (after Delay).
+	assert.Eventually(t, func() bool { return srv.Stats()["HeadObject"].Requests == 2 }, 10*time.Second, 20*time.Millisecond,
+		"a HEAD attempt gives up after ReadTimeout and is retried")
+}
+
+// TestInitiateLostAnswerLeavesNoUpload: the server created the upload but
+// its answer was lost (connection reset after the work); the retry creates
+// a second one, and the first, whose id nobody knows, is aborted.
+func TestInitiateLostAnswerLeavesNoUpload(t *testing.T) {
+	srv := newEmulator(t)
+	c := newClient(t, srv, clientOpts{dialect: signer.OBS})
+	b := mustBucket(t, c, testBucket)
+	require.NoError(t, srv.InjectFault(obstest.Fault{Op: "InitiateMultipartUpload", Kind: obstest.FaultResetAfter}))
+	id, err := b.InitiateMultipartUpload(ctx(t), "mp", obsclient.WriteOptions{})
+	require.NoError(t, err)
+	ups := srv.Uploads(testBucket)
+	require.Len(t, ups, 1, "the upload of the lost answer is aborted")
+	assert.Equal(t, id, ups[0].UploadID)
+}

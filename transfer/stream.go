@@ -181,7 +181,7 @@ func (st *stream) init() (string, error) {
 	st.initOnce.Do(func() {
 		// Not cancelled by a break: an initiate cut short could leave an
 		// upload on the server that no one knows to abort.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(st.ctx), cleanupTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(st.ctx), cleanupBound(st.ctx))
 		defer cancel()
 		if st.ctx.Err() != nil {
 			st.initErr = st.ctx.Err()
@@ -268,6 +268,8 @@ func (u *Uploader) commitStream(ctx context.Context, key string, s *Spool, snap 
 		return fallback("no full part")
 	case broken:
 		return fallback("write below the uploaded range")
+	case serr != nil && replannable(serr):
+		return fallback("a part failed: " + serr.Error())
 	case serr != nil:
 		st.discard()
 		u.failures.Add(1)
@@ -300,6 +302,10 @@ func (u *Uploader) commitStream(ctx context.Context, key string, s *Spool, snap 
 			}
 		}
 	}
+	if err != nil && replannable(err) {
+		// The spool keeps every byte (tenet 41): commit from it.
+		return fallback("the streamed upload failed: " + err.Error())
+	}
 	if err != nil {
 		st.discard()
 		u.failures.Add(1)
@@ -312,6 +318,13 @@ func (u *Uploader) commitStream(ctx context.Context, key string, s *Spool, snap 
 	u.log.Debug("streamed commit", zap.String("key", key), zap.Int("parts", len(parts)), zap.Int64("tail", rest))
 	s.committed(snap, Base{Key: key, ETag: res.ETag, Size: snap.size, VersionID: res.VersionID})
 	return res, true, nil
+}
+
+// replannable reports a failure of a streamed upload that a commit from
+// the spool may cure: the upload vanished (NoSuchUpload), or a transient
+// failure (the new plan's requests retry it within the caller's budget).
+func replannable(err error) bool {
+	return obsclient.IsCode(err, "NoSuchUpload") || obsclient.IsTransient(err)
 }
 
 // sameOptions compares write options, an empty metadata map equal to none.

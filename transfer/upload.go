@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,13 @@ const DefaultConcurrency = 8
 // cleanupTimeout bounds the abort (or the check of an ambiguous complete)
 // that runs after a failure, independently of the caller's context.
 const cleanupTimeout = 30 * time.Second
+
+// cleanupBound is cleanupTimeout, or what is left of ctx's retry budget
+// when that is longer: an abort during an outage waits for the server
+// like the commit did, rather than leaving the upload behind.
+func cleanupBound(ctx context.Context) time.Duration {
+	return max(cleanupTimeout, obsclient.RetryBudgetLeft(ctx))
+}
 
 // UploaderConfig configures an Uploader. Zero fields take defaults.
 type UploaderConfig struct {
@@ -60,6 +68,7 @@ type UploadStats struct {
 	BytesUploaded, BytesCopied int64
 	Parts, CopyParts           int64
 	Appends                    int64 // append requests of the append fast path
+	Retries                    int64 // commits run again after a transient failure (retry budget)
 }
 
 // Uploader commits spools. It is safe for concurrent use; commits of the
@@ -78,6 +87,7 @@ type Uploader struct {
 	// server, a parallel file system bucket): later commits skip the
 	// append path instead of paying a refused request per new file.
 	noAppendAPI atomic.Bool
+	retries     atomic.Int64 // commits run again after a transient failure
 }
 
 // NewUploader returns an Uploader writing through c.
@@ -105,7 +115,7 @@ func (u *Uploader) Stats() UploadStats {
 	return UploadStats{
 		Commits: u.commits.Load(), Failures: u.failures.Load(), InFlight: u.inFlight.Load(),
 		BytesUploaded: u.uploaded.Load(), BytesCopied: u.copied.Load(),
-		Parts: u.parts.Load(), CopyParts: u.copyParts.Load(), Appends: u.appends.Load(),
+		Parts: u.parts.Load(), CopyParts: u.copyParts.Load(), Appends: u.appends.Load(), Retries: u.retries.Load(),
 	}
 }
 
@@ -147,7 +157,62 @@ func (u *Uploader) Commit(ctx context.Context, key string, s *Spool, o obsclient
 }
 
 // CommitWith is Commit with options.
+//
+// A commit that failed transiently (5xx, SlowDown, a reset, a timeout, a
+// refused connection: obsclient.IsTransient) is run again from a fresh
+// snapshot and plan, after a capped, jittered backoff, while ctx's retry
+// budget (obsclient.WithRetryBudget) lasts; each request inside already
+// retries within the same budget, so this outer loop only matters for the
+// requests sent once (append, complete) and for multipart uploads that
+// vanished: a NoSuchUpload (the upload was aborted under us, e.g. by a
+// lifecycle rule or another client) re-plans at once, budget or not, up
+// to maxReplans times.
 func (u *Uploader) CommitWith(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions, co CommitOptions) (obsclient.PutResult, error) {
+	replans := 0
+	for n := 1; ; n++ {
+		res, err := u.commitOnce(ctx, key, s, o, co)
+		if err == nil || ctx.Err() != nil {
+			return res, err
+		}
+		switch {
+		case obsclient.IsCode(err, "NoSuchUpload") && replans < maxReplans:
+			replans++
+			u.log.Info("multipart upload vanished: re-planning the commit", zap.String("key", key), zap.Error(err))
+			continue
+		case obsclient.IsTransient(err) && obsclient.RetryBudgetLeft(ctx) > 0:
+			d := min(commitBackoff(n), obsclient.RetryBudgetLeft(ctx))
+			u.retries.Add(1)
+			u.log.Warn("commit failed, retrying within the retry budget", zap.String("key", key), zap.Int("attempt", n),
+				zap.Duration("in", d), zap.Duration("budget_left", obsclient.RetryBudgetLeft(ctx)), zap.Error(err))
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+				continue
+			case <-ctx.Done():
+				t.Stop()
+				return res, err
+			}
+		}
+		return res, err
+	}
+}
+
+// maxReplans bounds the re-plans of a commit whose multipart upload vanished.
+const maxReplans = 3
+
+// commitBackoff is the delay before commit attempt n+1: full jitter over
+// 500ms·2^(n-1), capped at 10 s.
+func commitBackoff(n int) time.Duration {
+	d := 500 * time.Millisecond
+	for i := 1; i < n && d < 10*time.Second; i++ {
+		d *= 2
+	}
+	d = min(d, 10*time.Second)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// commitOnce is one attempt of CommitWith.
+func (u *Uploader) commitOnce(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions, co CommitOptions) (obsclient.PutResult, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	st := s.detachStream()
@@ -242,11 +307,34 @@ func (snap spoolSnapshot) baseSize() int64 {
 func (u *Uploader) run(ctx context.Context, key string, s *Spool, snap spoolSnapshot, plan Plan, o obsclient.WriteOptions) (obsclient.PutResult, error) {
 	switch plan.Kind {
 	case PlanPut:
+		if err := u.checkBase(ctx, snap); err != nil {
+			return obsclient.PutResult{}, err
+		}
 		return u.put(ctx, key, s, plan.Steps[0], o)
 	case PlanMultipart:
 		return u.multipart(ctx, key, s, snap, plan, o)
 	}
 	return obsclient.PutResult{}, fmt.Errorf("transfer: unknown plan kind %v", plan.Kind)
+}
+
+// checkBase fails with ErrStale when the content to PUT keeps bytes of a
+// base object that changed on the server since (another client appended to
+// or replaced it): the PUT would silently drop that writer's change, while
+// the result mixes its old bytes with ours. The multipart path pins the
+// base on every copied part instead (UploadPartCopy with If-Match), and
+// base bytes fetched into the spool are pinned by their GET; this is the
+// same pin for a PUT whose base bytes were already local. One HEAD with
+// If-Match; a change in the instant between it and the PUT goes unseen.
+func (u *Uploader) checkBase(ctx context.Context, snap spoolSnapshot) error {
+	b := snap.base
+	if b == nil || snap.baseLen == 0 || b.ETag == "" {
+		return nil
+	}
+	if len(snap.dirty) > 0 && snap.dirty[0].Start == 0 && snap.dirty[0].End >= min(snap.baseLen, snap.size) {
+		return nil // every kept byte was rewritten: nothing of the base is in the PUT
+	}
+	_, err := u.c.HeadObject(ctx, b.Key, obsclient.GetOptions{IfMatch: b.ETag, VersionID: b.VersionID})
+	return stale(pin{Key: b.Key, ETag: b.ETag, VersionID: b.VersionID}, err)
 }
 
 // put writes the whole object in one PUT with Content-MD5.
@@ -407,7 +495,7 @@ func multipartETag(parts []obsclient.Part) string {
 
 // abort discards a multipart upload, even when ctx is already cancelled.
 func (u *Uploader) abort(ctx context.Context, key, uploadID string) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupBound(ctx))
 	defer cancel()
 	if err := u.c.AbortMultipartUpload(actx, key, uploadID); err != nil && !obsclient.IsNotFound(err) {
 		u.log.Error("abort multipart upload failed: upload left on the server",

@@ -1,7 +1,7 @@
 // Command obs-emulator serves the obstest OBS emulator on a TCP address, for
 // tests and benchmarks that run obsfs (or s3fs, rclone, …) as a subprocess.
 //
-//	obs-emulator --listen 127.0.0.1:0 --access-key AK --secret-key SK --bucket b1 [--bucket b2] [--root DIR]
+//	obs-emulator --listen 127.0.0.1:0 --access-key AK --secret-key SK --bucket b1 [--bucket b2] [--root DIR [--persist]]
 //	             [--region R] [--security-token T] [--fs-bucket NAME] [--domain obs.example.test]
 //	             [--versioned] [--restore-delay 10s] [--owner-id ID] [--any-region] [-v]
 //	             [--latency 20ms] [--bandwidth 100MB]
@@ -48,6 +48,7 @@ func run(args []string) error {
 	fs.StringArrayVar(&opts.Buckets, "bucket", nil, "bucket to serve (repeatable)")
 	fs.StringArrayVar(&opts.FSBuckets, "fs-bucket", nil, "parallel-file-system bucket to serve (repeatable)")
 	fs.StringVar(&opts.Root, "root", "", "directory for object bodies (default: memory)")
+	fs.BoolVar(&opts.Persist, "persist", false, "keep the whole bucket state under --root, so a restart (even after SIGKILL) on the same root serves the same buckets; costs a state write per changing request")
 	fs.StringVar(&opts.Region, "region", "cn-north-4", "region reported by the buckets")
 	fs.StringArrayVar(&opts.Domains, "domain", nil, "endpoint host name; <bucket>.<domain> is virtual-hosted (repeatable)")
 	fs.StringVar(&opts.OwnerID, "owner-id", "", "owner (domain) id shown in ACLs and listings")
@@ -68,6 +69,9 @@ func run(args []string) error {
 		return fmt.Errorf("--bandwidth: %v", err)
 	}
 	opts.Link.Bandwidth = int64(bw)
+	if opts.Persist && opts.Root == "" {
+		return errors.New("--persist needs --root")
+	}
 	if len(opts.Buckets)+len(opts.FSBuckets) == 0 {
 		return errors.New("at least one --bucket or --fs-bucket is required")
 	}

@@ -105,6 +105,10 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 		ControlDir: c.ControlDir, PresignExpires: c.PresignExpires, Logger: log.Named("fs"),
 		SpoolDir: c.SpoolDir, DiskFreeReserve: c.EnsureDiskFree,
 	}
+	o.RetryBudget = c.RetryBudget
+	if c.RetryBudget == 0 {
+		o.RetryBudget = -1 // fs: 0 means its default, < 0 means no budget
+	}
 	return o
 }
 

@@ -60,6 +60,7 @@ type Config struct {
 	ConnectTimeout   time.Duration
 	ReadWriteTimeout time.Duration
 	Retries          int
+	RetryBudget      time.Duration // retry_budget (commit path); 0 = none
 	SSLVerify        bool
 	CAFile           string
 	Proxy            string // may hold credentials: never log it (see redactURL)
@@ -160,6 +161,7 @@ var options = []option{
 	durOpt("connect_timeout", "10s", "timeout to connect (TCP + TLS) to the endpoint", func(c *Config) *time.Duration { return &c.ConnectTimeout }),
 	durOpt("readwrite_timeout", "60s", "timeout for a request's response to start", func(c *Config) *time.Duration { return &c.ReadWriteTimeout }),
 	intOpt("retries", 3, 0, 100, "retries of a failed request (5xx, throttling, network errors)", func(c *Config) *int { return &c.Retries }),
+	durOpt("retry_budget", "2m", "how long close, fsync, rename and unmount keep retrying transient failures (5xx, SlowDown, resets, timeouts, DNS, a server that is down) with capped, jittered backoff before they report EIO; the default rides out a 30 s outage (a load-balancer failover or front-end restart, typically 10–60 s) with room for the request that was in flight. A file whose commit still fails keeps its data and is retried in the background until it lands (`.obsfs/stats` lists it). `0`: only `retries` apply", func(c *Config) *time.Duration { return &c.RetryBudget }),
 	boolOpt("ssl_verify", true, "verify the endpoint's TLS certificate (`ssl_verify=false` to disable)", func(c *Config) *bool { return &c.SSLVerify }),
 	strOpt("cafile", "", "FILE", "extra trusted CA certificates (PEM)", func(c *Config) *string { return &c.CAFile }, nil),
 	strOpt("proxy", "", "URL", "HTTP(S) proxy, `http://[user:pass@]host:port` (default: `HTTPS_PROXY`/`HTTP_PROXY`); never logged", func(c *Config) *string { return &c.Proxy }, checkURL),

@@ -102,6 +102,7 @@ var optionCases = map[string]struct {
 	"connect_timeout":        {"connect_timeout=3", func(t *testing.T, c *Config) { assert.Equal(t, 3*time.Second, c.ConnectTimeout) }},
 	"readwrite_timeout":      {"readwrite_timeout=2m", func(t *testing.T, c *Config) { assert.Equal(t, 2*time.Minute, c.ReadWriteTimeout) }},
 	"retries":                {"retries=0", func(t *testing.T, c *Config) { assert.Equal(t, 0, c.Retries) }},
+	"retry_budget":           {"retry_budget=5m", func(t *testing.T, c *Config) { assert.Equal(t, 5*time.Minute, c.RetryBudget) }},
 	"ssl_verify":             {"ssl_verify=false", func(t *testing.T, c *Config) { assert.False(t, c.SSLVerify) }},
 	"cafile":                 {"cafile=/etc/ca.pem", func(t *testing.T, c *Config) { assert.Equal(t, "/etc/ca.pem", c.CAFile) }},
 	"proxy":                  {"proxy=http://u:p@proxy:3128", func(t *testing.T, c *Config) { assert.Equal(t, "http://u:p@proxy:3128", c.Proxy) }},

@@ -24,9 +24,13 @@ type Options struct {
 	FSBuckets     []string // parallel-file-system buckets (x-obs-fs-file-interface: Enabled)
 	Versioned     bool     // start every bucket with versioning Enabled
 	Root          string   // when set, object bodies are files under Root/blobs-* (removed by Close)
-	Region        string   // default "cn-north-4"; V4 signatures must be scoped to it
-	AnyRegion     bool     // accept V4 signatures scoped to any region
-	OwnerID       string   // owner/domain id in ACLs and listings
+	// Persist (with Root) keeps the whole state under Root/state and the
+	// bodies under Root/blobs across restarts (persist.go); a new Server on
+	// the same Root serves the same buckets.
+	Persist   bool
+	Region    string // default "cn-north-4"; V4 signatures must be scoped to it
+	AnyRegion bool   // accept V4 signatures scoped to any region
+	OwnerID   string // owner/domain id in ACLs and listings
 	// Domains are endpoint host names (e.g. "obs.example.test"): a Host
 	// "<bucket>.<domain>" is virtual-hosted even when the bucket does not
 	// exist (→ NoSuchBucket). Hosts starting with a served bucket's name and
@@ -55,6 +59,7 @@ type Server struct {
 	faults  faultSet
 	link    linkState
 	hs      *httptest.Server
+	persist *persister // nil unless Options.Persist
 
 	mu sync.RWMutex
 	// GUARDED_BY(mu):
@@ -113,7 +118,19 @@ func NewUnstarted(opts Options) (*Server, error) {
 		s.clock = time.Now
 	}
 	s.blobs = memStore{}
-	if opts.Root != "" {
+	if opts.Persist {
+		if opts.Root == "" {
+			return nil, errors.New("Persist needs a Root")
+		}
+		p, err := newPersister(opts.Root)
+		if err != nil {
+			return nil, err
+		}
+		s.persist, s.blobs = p, p.store
+		if err := p.load(s); err != nil {
+			return nil, fmt.Errorf("loading state from %s: %w", opts.Root, err)
+		}
+	} else if opts.Root != "" {
 		d, err := newDiskStore(opts.Root)
 		if err != nil {
 			return nil, err
@@ -121,13 +138,20 @@ func NewUnstarted(opts Options) (*Server, error) {
 		s.blobs = d
 	}
 	for _, name := range opts.Buckets {
-		if err := s.CreateBucket(name, false); err != nil {
+		if err := s.CreateBucket(name, false); err != nil && !(s.persist != nil && errors.Is(err, errBucketOwned)) {
 			return nil, err
 		}
 	}
 	for _, name := range opts.FSBuckets {
-		if err := s.CreateBucket(name, true); err != nil {
+		if err := s.CreateBucket(name, true); err != nil && !(s.persist != nil && errors.Is(err, errBucketOwned)) {
 			return nil, err
+		}
+	}
+	if s.persist != nil {
+		for _, name := range s.bucketNames() {
+			if err := s.persist.save(name, s.bucket(name)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return s, nil
@@ -268,6 +292,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := rc.handler(rc); err != nil {
 		rc.fail(err)
 	}
+	s.persistAfter(rc)
 	if rc.w.swallow {
 		resetConn(rc.w) // FaultResetAfter: the work is done, the answer is lost
 	}

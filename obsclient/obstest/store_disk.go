@@ -9,12 +9,15 @@ import (
 )
 
 // diskStore keeps each blob in its own file under dir (Root/blobs-*), so
-// multi-GiB bodies never sit in memory. Object metadata stays in memory: the emulator does not
-// persist state across restarts. Files are removed when their last reference
-// goes away and the whole directory on close.
+// multi-GiB bodies never sit in memory. Files are removed when their last
+// reference goes away and the whole directory on close. With persistence
+// (persist.go) the directory is Root/blobs, kept on close, and a released
+// blob is removed only after the next state write (doom).
 type diskStore struct {
-	dir string
-	seq atomic.Uint64
+	dir  string
+	seq  atomic.Uint64
+	keep bool              // keep the directory on close (persistence)
+	doom func(path string) // when set, removes a released blob later
 }
 
 // newDiskStore creates a fresh blob directory under root (one per server,
@@ -44,19 +47,31 @@ func (d *diskStore) create(r io.Reader) (*blobRef, error) {
 		_ = os.Remove(name)
 		return nil, err
 	}
-	return &blobRef{b: &diskBlob{path: name, n: n}}, nil
+	return &blobRef{b: &diskBlob{path: name, n: n, st: d}}, nil
 }
 
-func (d *diskStore) close() error { return os.RemoveAll(d.dir) }
+func (d *diskStore) close() error {
+	if d.keep {
+		return nil
+	}
+	return os.RemoveAll(d.dir)
+}
 
 // diskBlob is one file.
 type diskBlob struct {
 	path string
 	n    int64
+	st   *diskStore
 }
 
 func (b *diskBlob) size() int64 { return b.n }
 
 func (b *diskBlob) open() (readerAtCloser, error) { return os.Open(b.path) }
 
-func (b *diskBlob) remove() { _ = os.Remove(b.path) }
+func (b *diskBlob) remove() {
+	if b.st != nil && b.st.doom != nil {
+		b.st.doom(b.path)
+		return
+	}
+	_ = os.Remove(b.path)
+}
