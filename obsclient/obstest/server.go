@@ -120,7 +120,7 @@ func NewUnstarted(opts Options) (*Server, error) {
 	s.blobs = memStore{}
 	if opts.Persist {
 		if opts.Root == "" {
-			return nil, errors.New("Persist needs a Root")
+			return nil, errors.New("option Persist needs a Root")
 		}
 		p, err := newPersister(opts.Root)
 		if err != nil {
