@@ -4,7 +4,7 @@ package fs
 // Options.ControlDir, default ".obsfs") that readdir of the root does not
 // list — so cp -a, find and rsync of the mount never see it — but lookup
 // finds. It holds one file per bucket setting (the registry of
-// control_bucket.go), versions/ (control_versions.go) and uploads/
+// manage.Settings), versions/ (control_versions.go) and uploads/
 // (control_uploads.go).
 //
 // A setting file's content is generated when it is opened (and for
@@ -17,7 +17,6 @@ package fs
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -27,97 +26,41 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/manage"
 )
 
 // maxControlWrite caps what a control file accepts.
 const maxControlWrite = 1 << 20
 
-// setting is one control file (and root xattr user.obs.bucket.<name>).
-type setting struct {
-	name string
-	// get returns the current value in its editable form; nil (or a
-	// NotFound error) means unset: an empty file.
-	get func(ctx context.Context, f *FS) ([]byte, error)
-	// set applies a new value; nil makes the file read-only. Errors
-	// wrapping errInvalid (or obsclient.ErrInvalidConfig) are EINVAL.
-	set func(ctx context.Context, f *FS, data []byte) error
-	// del removes the setting; nil: unlink is EPERM.
-	del func(ctx context.Context, f *FS) error
-}
-
-// errInvalid marks a value refused by obsfs before any request.
-var errInvalid = errors.New("invalid value")
-
-// bucketSettings lists the registry (empty without a bucket client).
-func (f *FS) bucketSettings() []*setting {
-	if f.adm == nil {
-		return nil
-	}
-	return settings
-}
-
-func lookupSetting(name string) *setting {
-	for _, s := range settings {
-		if s.name == name {
-			return s
-		}
-	}
-	return nil
-}
-
 // readSetting returns a setting's current content ("" when unset).
-func (f *FS) readSetting(ctx context.Context, s *setting) ([]byte, syscall.Errno) {
-	b, err := s.get(ctx, f)
+func (f *FS) readSetting(ctx context.Context, s *manage.Setting) ([]byte, syscall.Errno) {
+	b, err := f.mgr.Read(ctx, s)
 	if err != nil {
-		if obsclient.IsNotFound(err) {
-			return nil, 0
-		}
-		return nil, f.adminErrno("read "+s.name, "", err)
+		return nil, f.adminErrno("read "+s.Name(), "", err)
 	}
 	return b, 0
 }
 
-// settingSize is the size of a setting's content for stat; a setting that
-// cannot be read shows as empty (open reports the error, with a log line).
-func (f *FS) settingSize(ctx context.Context, s *setting) uint64 {
-	b, err := s.get(ctx, f)
-	if err != nil {
-		return 0
-	}
-	return uint64(len(b))
-}
-
 // applySetting validates and applies a written value.
-func (f *FS) applySetting(ctx context.Context, s *setting, data []byte) syscall.Errno {
+func (f *FS) applySetting(ctx context.Context, s *manage.Setting, data []byte) syscall.Errno {
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}
-	if s.set == nil {
-		return syscall.EPERM
+	if err := f.mgr.Apply(ctx, s, data); err != nil {
+		return f.adminErrno("write "+s.Name(), "", err)
 	}
-	err := s.set(ctx, f, data)
-	switch {
-	case err == nil:
-		f.log.Info("bucket setting changed: " + s.name)
-		return 0
-	case errors.Is(err, errInvalid):
-		return f.invalid("write "+s.name, "", err)
-	}
-	return f.adminErrno("write "+s.name, "", err)
+	f.log.Info("bucket setting changed: " + s.Name())
+	return 0
 }
 
-func (f *FS) deleteSetting(ctx context.Context, s *setting) syscall.Errno {
+func (f *FS) deleteSetting(ctx context.Context, s *manage.Setting) syscall.Errno {
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}
-	if s.del == nil {
-		return syscall.EPERM
+	if err := f.mgr.Delete(ctx, s); err != nil {
+		return f.adminErrno("delete "+s.Name(), "", err)
 	}
-	if err := s.del(ctx, f); err != nil && !obsclient.IsNotFound(err) {
-		return f.adminErrno("delete "+s.name, "", err)
-	}
-	f.log.Info("bucket setting deleted: " + s.name)
+	f.log.Info("bucket setting deleted: " + s.Name())
 	return 0
 }
 
@@ -151,11 +94,11 @@ func (f *FS) removeBucketXattr(ctx context.Context, name string) syscall.Errno {
 	return f.deleteSetting(ctx, s)
 }
 
-func (f *FS) bucketSetting(name string) *setting {
-	if f.adm == nil || len(name) <= len("bucket.") || name[:len("bucket.")] != "bucket." {
+func (f *FS) bucketSetting(name string) *manage.Setting {
+	if len(name) <= len("bucket.") || name[:len("bucket.")] != "bucket." {
 		return nil
 	}
-	return lookupSetting(name[len("bucket."):])
+	return f.mgr.Setting(name[len("bucket."):])
 }
 
 // ---- the directory ----
@@ -163,7 +106,7 @@ func (f *FS) bucketSetting(name string) *setting {
 // isControlName reports whether name in directory n is the control dir.
 func (n *node) isControlName(name string) bool {
 	f := n.fsys
-	return f.opts.ControlDir != "" && f.adm != nil && n.IsRoot() && name == f.opts.ControlDir
+	return f.opts.ControlDir != "" && n.IsRoot() && name == f.opts.ControlDir
 }
 
 // ctlInode gives control entries stable inode numbers from the same map
@@ -212,8 +155,8 @@ func (d *ctlDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Attr
 
 func (d *ctlDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	var ents []fuse.DirEntry
-	for _, s := range d.f.bucketSettings() {
-		ents = append(ents, fuse.DirEntry{Name: s.name, Mode: syscall.S_IFREG, Ino: d.f.ctlIno(s.name)})
+	for _, s := range d.f.mgr.Settings() {
+		ents = append(ents, fuse.DirEntry{Name: s.Name(), Mode: syscall.S_IFREG, Ino: d.f.ctlIno(s.Name())})
 	}
 	ents = append(ents,
 		fuse.DirEntry{Name: "uploads", Mode: syscall.S_IFDIR, Ino: d.f.ctlIno("uploads")},
@@ -234,13 +177,13 @@ func (d *ctlDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*
 		f.ctlAttr(ino, syscall.S_IFDIR|0755, 0, &out.Attr)
 		return d.NewInode(ctx, &upDir{f: f}, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
 	}
-	s := lookupSetting(name)
+	s := f.mgr.Setting(name)
 	if s == nil {
 		return nil, syscall.ENOENT
 	}
 	c := &ctlFile{f: f, s: s}
 	ino := f.ctlIno(name)
-	f.ctlAttr(ino, c.mode(), f.settingSize(ctx, s), &out.Attr)
+	f.ctlAttr(ino, c.mode(), f.mgr.Size(ctx, s), &out.Attr)
 	out.SetEntryTimeout(0)
 	out.SetAttrTimeout(0)
 	return d.NewInode(ctx, c, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
@@ -248,7 +191,7 @@ func (d *ctlDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*
 
 // Unlink deletes a setting (where OBS allows it).
 func (d *ctlDir) Unlink(ctx context.Context, name string) syscall.Errno {
-	s := lookupSetting(name)
+	s := d.f.mgr.Setting(name)
 	if s == nil {
 		return syscall.EPERM
 	}
@@ -265,7 +208,7 @@ func (d *ctlDir) Create(ctx context.Context, name string, flags uint32, mode uin
 type ctlFile struct {
 	gofs.Inode
 	f *FS
-	s *setting
+	s *manage.Setting
 	// truncNext: a truncate(2) to 0 without a handle (open(O_TRUNC) when
 	// the kernel does not pass O_TRUNC to open) empties the next writer.
 	truncNext atomic.Bool
@@ -283,7 +226,7 @@ var (
 )
 
 func (c *ctlFile) mode() uint32 {
-	if c.s.set == nil {
+	if !c.s.Writable() {
 		return syscall.S_IFREG | 0444
 	}
 	return syscall.S_IFREG | 0644
@@ -296,7 +239,7 @@ func (c *ctlFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 		size = len(h.data)
 		h.mu.Unlock()
 	} else {
-		size = int(c.f.settingSize(ctx, c.s))
+		size = int(c.f.mgr.Size(ctx, c.s))
 	}
 	c.f.ctlAttr(c.StableAttr().Ino, c.mode(), uint64(size), &out.Attr)
 	out.SetTimeout(0)
@@ -307,7 +250,7 @@ func (c *ctlFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 // shells that truncate before they write); nothing else changes.
 func (c *ctlFile) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if sz, ok := in.GetSize(); ok {
-		if c.s.set == nil {
+		if !c.s.Writable() {
 			return syscall.EPERM
 		}
 		if h, ok := fh.(*ctlHandle); ok {
@@ -326,7 +269,7 @@ func (c *ctlFile) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetA
 func (c *ctlFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
 	if write {
-		if c.s.set == nil {
+		if !c.s.Writable() {
 			return nil, 0, syscall.EPERM
 		}
 		if c.f.opts.ReadOnly {
@@ -341,7 +284,7 @@ func (c *ctlFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 		// The kernel truncates for O_TRUNC after the open (with a SETATTR
 		// naming no handle, see Setattr): a writer must not depend on
 		// reading the current value.
-		h.data, _ = c.s.get(ctx, c.f)
+		h.data, _ = c.f.mgr.Read(ctx, c.s)
 	default:
 		b, en := c.f.readSetting(ctx, c.s)
 		if en != 0 {

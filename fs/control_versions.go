@@ -99,18 +99,10 @@ func (d *verDir) entries(ctx context.Context) ([]verEntry, syscall.Errno) {
 }
 
 // listVersionPages lists the versions and common prefixes under prefix
-// (delimiter "/") page by page, handing each page to page, until the listing
-// ends or full reports true.
+// page by page (manage.VersionPages).
 func (f *FS) listVersionPages(ctx context.Context, prefix string, full func() bool, page func(*obsclient.ListVersionsResult)) syscall.Errno {
-	o := obsclient.ListVersionsOptions{Prefix: prefix, Delimiter: "/"}
-	for more := true; more && !full(); {
-		res, err := f.adm.ListVersions(ctx, o)
-		if err != nil {
-			return f.errno("versions", prefix, err)
-		}
-		page(res)
-		more = res.IsTruncated && (res.NextKeyMarker != "" || res.NextVersionIDMarker != "")
-		o.KeyMarker, o.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
+	if err := f.mgr.VersionPages(ctx, prefix, full, page); err != nil {
+		return f.errno("versions", prefix, err)
 	}
 	return 0
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/obsfs/obsfs/cache"
+	"github.com/obsfs/obsfs/manage"
 	"github.com/obsfs/obsfs/obsclient"
 	"github.com/obsfs/obsfs/transfer"
 )
@@ -59,8 +60,8 @@ type Options struct {
 // FS is a mounted (or mountable) view of a bucket prefix.
 type FS struct {
 	st      store
-	adm     *obsclient.Bucket // bucket settings, ACLs, versions, uploads; nil without a bucket (logic tests)
-	stats   *opStats          // requests by operation (control_stats.go)
+	mgr     *manage.Manager // bucket settings, object management attributes, version and upload listings
+	stats   *opStats        // requests by operation (control_stats.go)
 	up      *transfer.Uploader
 	fetcher *transfer.Fetcher  // shared limit on GETs in flight
 	blocks  *cache.Blocks      // memory block cache; nil when CacheSize is 0
@@ -105,11 +106,10 @@ type FS struct {
 // New builds the filesystem for bucket b. It contacts the server once (HEAD
 // bucket) to learn whether b is a parallel file system.
 func New(b *obsclient.Bucket, o Options) (*FS, error) {
-	f, err := newFS(b, o)
+	f, err := newFS(b, b, o)
 	if err != nil {
 		return nil, err
 	}
-	f.adm = b
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	info, err := b.Head(ctx)
@@ -120,8 +120,9 @@ func New(b *obsclient.Bucket, o Options) (*FS, error) {
 	return f, nil
 }
 
-// newFS builds an FS over any store, without contacting it.
-func newFS(st store, o Options) (*FS, error) {
+// newFS builds an FS over any store (and adm for management), without
+// contacting them.
+func newFS(st store, adm manage.Bucket, o Options) (*FS, error) {
 	prefix, err := normalizePrefix(o.Prefix)
 	if err != nil {
 		return nil, err
@@ -139,6 +140,7 @@ func newFS(st store, o Options) (*FS, error) {
 		born: time.Now(),
 	}
 	f.nextIno = fuse.FUSE_ROOT_ID + 1
+	f.mgr = manage.New(adm, manage.Config{Stats: f.statsJSON, PresignExpires: o.PresignExpires})
 	f.fetcher = transfer.NewFetcher(o.ParallelCount*2, 0)
 	if o.CacheSize > 0 {
 		if f.blocks, err = cache.NewBlocks(o.CacheSize); err != nil {

@@ -1,4 +1,4 @@
-package fs
+package manage
 
 // The ACL text form of user.obs.acl, user.obs.bucket.acl and the control
 // file acl. Pure logic.
