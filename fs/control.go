@@ -9,14 +9,18 @@ package fs
 //
 // A setting file's content is generated when it is opened (and for
 // getattr, so stat shows the true size); reads are DIRECT_IO. Writes
-// collect in memory (at most maxControlWrite bytes, EFBIG beyond) and are
-// applied when the writer closes the file: parse → validate → one client
-// call. A rejected document fails the close (EINVAL, logged) and changes
-// nothing. Unlink deletes the setting where OBS allows it (EPERM
-// otherwise).
+// follow the sysfs convention (SEMANTICS.md 34): the write(2) that
+// completes a valid value applies it in one request; a bad value fails
+// that write with EINVAL and changes nothing. A document written in
+// several chunks collects in memory (at most maxControlWrite bytes, EFBIG
+// beyond) until it parses; a close with an unfinished one fails (EINVAL).
+// A truncating open never deletes a setting: unlink does, where OBS allows
+// it (EPERM otherwise).
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -292,7 +296,6 @@ func (c *ctlFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 		}
 		h.data = b
 	}
-	h.dirty = trunc
 	if write {
 		c.mu.Lock()
 		if c.writers == nil {
@@ -333,8 +336,13 @@ type ctlHandle struct {
 
 	mu sync.Mutex
 	// GUARDED_BY(mu):
-	data  []byte
-	dirty bool
+	data []byte
+	// pending: bytes were written that do not yet form a complete value
+	// (a document written in several chunks); Flush reports them.
+	pending bool
+	// applied is the (trimmed) value this handle applied last: writing
+	// more white space after it sends nothing again.
+	applied []byte
 }
 
 var (
@@ -359,6 +367,12 @@ func readAt(data, dest []byte, off int64) []byte {
 	return dest[:copy(dest, data[off:])]
 }
 
+// Write follows sysfs: the write that completes a valid value applies it
+// (one request), and a value that is bad, or that the server refuses,
+// fails this write (EINVAL) and is taken back, so the setting and the
+// buffer stay as they were. Bytes that do not form a complete value yet
+// but may (the first chunks of a long document) are kept for the next
+// write.
 func (h *ctlHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	if !h.write {
 		return 0, syscall.EBADF
@@ -369,11 +383,39 @@ func (h *ctlHandle) Write(ctx context.Context, data []byte, off int64) (uint32, 
 	if end > maxControlWrite {
 		return 0, syscall.EFBIG
 	}
+	prevLen := len(h.data)
+	var saved []byte
+	if off < int64(prevLen) {
+		saved = append([]byte(nil), h.data[off:min(end, int64(prevLen))]...)
+	}
+	undo := func() {
+		copy(h.data[off:], saved)
+		h.data = h.data[:prevLen]
+	}
 	if end > int64(len(h.data)) {
 		h.data = append(h.data, make([]byte, end-int64(len(h.data)))...)
 	}
 	copy(h.data[off:], data)
-	h.dirty = true
+
+	f, s := h.c.f, h.c.s
+	switch err := f.mgr.Check(s, h.data); {
+	case errors.Is(err, manage.ErrIncomplete):
+		h.pending = true
+		return uint32(len(data)), 0
+	case err != nil:
+		undo()
+		return 0, f.adminErrno("write "+s.Name(), "", err)
+	}
+	v := bytes.TrimSpace(h.data)
+	if h.applied != nil && bytes.Equal(v, h.applied) {
+		h.pending = false
+		return uint32(len(data)), 0
+	}
+	if en := f.applySetting(ctx, s, h.data); en != 0 {
+		undo()
+		return 0, en
+	}
+	h.applied, h.pending = bytes.Clone(v), false
 	return uint32(len(data)), 0
 }
 
@@ -388,24 +430,26 @@ func (h *ctlHandle) truncate(size uint64) syscall.Errno {
 	} else {
 		h.data = append(h.data, make([]byte, int(size)-len(h.data))...)
 	}
-	h.dirty = true
 	return 0
 }
 
-// Flush applies the written content (at every close of a writer; once per
-// change).
+// Flush (every close of a descriptor) reports written bytes that never
+// became a complete value: EINVAL, nothing applied (they stay in the
+// buffer for a later write through another descriptor of the same open).
+// A close after nothing was written (a shell's truncating open before
+// dup2) does nothing: truncation alone never deletes a setting.
 func (h *ctlHandle) Flush(ctx context.Context) syscall.Errno {
 	if !h.write {
 		return 0
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.dirty {
+	if !h.pending {
 		return 0
 	}
 	en := h.c.f.applySetting(ctx, h.c.s, h.data)
 	if en == 0 {
-		h.dirty = false
+		h.applied, h.pending = bytes.Clone(bytes.TrimSpace(h.data)), false
 	}
 	return en
 }

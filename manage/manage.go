@@ -70,6 +70,9 @@ var _ Bucket = (*obsclient.Bucket)(nil)
 var (
 	// ErrInvalid wraps a value refused by its parser.
 	ErrInvalid = errors.New("invalid value")
+	// ErrIncomplete wraps a value that is not valid yet but may become
+	// valid with more bytes (Check); Apply treats it as ErrInvalid.
+	ErrIncomplete = errors.New("incomplete value")
 	// ErrNotWritable: the setting or attribute cannot be written (or
 	// deleted) at all.
 	ErrNotWritable = errors.New("not writable")

@@ -165,3 +165,61 @@ func TestObjectAttrs(t *testing.T) {
 	assert.Equal(t, "owner=o1\nEveryone:READ\n", text)
 	assert.ErrorIs(t, m.SetObject(ctx, acl, o, "Everyone:SOMETIMES"), ErrInvalid)
 }
+
+// TestSettingsCheck: how a value being written is classified (sysfs
+// semantics, fs/SEMANTICS.md 34): complete and valid (applied by the write
+// that completes it), incomplete (kept for the next write) or invalid (that
+// write fails).
+func TestSettingsCheck(t *testing.T) {
+	m := New(&fakeBucket{}, Config{})
+	const ok, more, bad = "ok", "incomplete", "invalid"
+	for _, c := range []struct{ setting, value, want string }{
+		{"versioning", "Enabled\n", ok},
+		{"versioning", "suspended", ok},
+		{"versioning", "Ena", more},
+		{"versioning", "Ena\n", bad},
+		{"versioning", "Bogus", bad},
+		{"versioning", "Bogus\n", bad},
+		{"versioning", "Enabled\nx", bad},
+		{"versioning", "\n", bad},
+		{"versioning", "", more},
+		{"versioning", "<VersioningConfiguration><Status>Enabled</Status>", more},
+		{"versioning", "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>", ok},
+		{"quota", "1048576\n", ok},
+		{"quota", "lots", bad},
+		{"storage_class", "WA", more},
+		{"storage_class", "WARM\n", ok},
+		{"storage_class", "SHINY", bad},
+		{"encryption", `{"SSEAlgorithm":"kms"}`, ok},
+		{"encryption", `{"SSEAlgorithm":`, more},
+		{"encryption", `{"SSEAlgorithm":"kms"} {`, bad},
+		{"encryption", `{"Bogus":1}`, bad},
+		{"encryption", "  \n", bad},
+		{"policy", `{"Statement":[{"Sid":"a"}`, more},
+		{"policy", `{"Statement":[{"Sid":"a"}]}` + "\n", ok},
+		{"policy", `{"Statement":]`, bad},
+		{"tagging", `<Tagging><TagSet><Tag>`, more},
+		{"tagging", `[{"Key":"a","Value":"b"}]`, ok},
+		{"acl", "public-read\n", ok},
+		{"acl", "public-re", more},
+		{"acl", "owner=o1\nEveryone:RE", more},
+		{"acl", "owner=o1\nEveryone:SOMETIMES", bad},
+		{"acl", "Everyone:SOMETIMES\n", bad},
+		{"acl", `{"Owner":"o1","Grants":[`, more},
+	} {
+		err := m.Check(m.Setting(c.setting), []byte(c.value))
+		got := ok
+		switch {
+		case errors.Is(err, ErrIncomplete):
+			got = more
+		case errors.Is(err, ErrInvalid):
+			got = bad
+		case err != nil:
+			got = err.Error()
+		}
+		assert.Equal(t, c.want, got, "%s %q: %v", c.setting, c.value, err)
+	}
+	// Apply never sends an incomplete value: it is invalid there.
+	assert.ErrorIs(t, m.Apply(context.Background(), m.Setting("versioning"), []byte("Ena")), ErrInvalid)
+	assert.ErrorIs(t, m.Check(m.Setting("location"), []byte("x")), ErrNotWritable)
+}

@@ -177,6 +177,8 @@ func setObjContentType(ctx context.Context, _ *Manager, o Object, v string) erro
 // storageClasses are the classes an object can be given.
 var storageClasses = map[string]bool{"STANDARD": true, "WARM": true, "COLD": true, "DEEP_ARCHIVE": true}
 
+var storageClassNames = mapKeys(storageClasses)
+
 func parseStorageClass(v string) (string, error) {
 	c := strings.ToUpper(strings.TrimSpace(v))
 	if !storageClasses[c] {
