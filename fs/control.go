@@ -36,6 +36,17 @@ import (
 // maxControlWrite caps what a control file accepts.
 const maxControlWrite = 1 << 20
 
+// admin returns nil when the caller of the request in ctx may administer
+// the bucket (manage.Admins: root, the mount's owner, admin_uids), else
+// manage.ErrNotAdmin.
+func (f *FS) admin(ctx context.Context) error {
+	c, ok := fuse.FromContext(ctx)
+	if !ok {
+		return nil // not a kernel request
+	}
+	return f.mgr.Allow(c.Uid)
+}
+
 // readSetting returns a setting's current content ("" when unset).
 func (f *FS) readSetting(ctx context.Context, s *manage.Setting) ([]byte, syscall.Errno) {
 	b, err := f.mgr.Read(ctx, s)
@@ -75,6 +86,11 @@ func (f *FS) getBucketXattr(ctx context.Context, name string, dest []byte) (uint
 	if s == nil {
 		return 0, enoattr
 	}
+	if s.Private() {
+		if err := f.admin(ctx); err != nil {
+			return 0, f.errno("getxattr user.obs."+name, "", err)
+		}
+	}
 	b, en := f.readSetting(ctx, s)
 	if en != 0 {
 		return 0, en
@@ -87,6 +103,9 @@ func (f *FS) setBucketXattr(ctx context.Context, name string, data []byte) sysca
 	if s == nil {
 		return syscall.EPERM
 	}
+	if err := f.admin(ctx); err != nil {
+		return f.errno("setxattr user.obs."+name, "", err)
+	}
 	return f.applySetting(ctx, s, data)
 }
 
@@ -94,6 +113,9 @@ func (f *FS) removeBucketXattr(ctx context.Context, name string) syscall.Errno {
 	s := f.bucketSetting(name)
 	if s == nil {
 		return enoattr
+	}
+	if err := f.admin(ctx); err != nil {
+		return f.errno("removexattr user.obs."+name, "", err)
 	}
 	return f.deleteSetting(ctx, s)
 }
@@ -199,6 +221,9 @@ func (d *ctlDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	if s == nil {
 		return syscall.EPERM
 	}
+	if err := d.f.admin(ctx); err != nil {
+		return d.f.errno("unlink "+name, "", err)
+	}
 	return d.f.deleteSetting(ctx, s)
 }
 
@@ -229,9 +254,19 @@ var (
 	_ = (gofs.NodeSetattrer)((*ctlFile)(nil))
 )
 
+// mode: read-only settings 0444; those only administrators may read (ACL,
+// policy) 0600; the others 0644. The mount's owner owns them; who may
+// administer is checked on open as well (manage.Admins). With AdminUIDs
+// the writable ones are 0666, so that the kernel's permission check
+// (default_permissions) lets the other administrators reach that check.
 func (c *ctlFile) mode() uint32 {
-	if !c.s.Writable() {
+	switch {
+	case !c.s.Writable():
 		return syscall.S_IFREG | 0444
+	case len(c.f.opts.AdminUIDs) > 0:
+		return syscall.S_IFREG | 0666
+	case c.s.Private():
+		return syscall.S_IFREG | 0600
 	}
 	return syscall.S_IFREG | 0644
 }
@@ -257,6 +292,9 @@ func (c *ctlFile) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetA
 		if !c.s.Writable() {
 			return syscall.EPERM
 		}
+		if err := c.f.admin(ctx); err != nil {
+			return c.f.errno("truncate "+c.s.Name(), "", err)
+		}
 		if h, ok := fh.(*ctlHandle); ok {
 			if en := h.truncate(sz); en != 0 {
 				return en
@@ -272,6 +310,11 @@ func (c *ctlFile) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetA
 
 func (c *ctlFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	if write || c.s.Private() {
+		if err := c.f.admin(ctx); err != nil {
+			return nil, 0, c.f.errno("open "+c.s.Name(), "", err)
+		}
+	}
 	if write {
 		if !c.s.Writable() {
 			return nil, 0, syscall.EPERM

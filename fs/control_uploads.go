@@ -108,6 +108,9 @@ func (d *upDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}
+	if err := f.admin(ctx); err != nil {
+		return f.errno("abort upload", name, err)
+	}
 	byName, _, en := d.uploads(ctx)
 	if en != 0 {
 		return en

@@ -52,6 +52,7 @@ type Options struct {
 	StorageClass        string
 	SSE                 *obsclient.SSE
 	ControlDir          string        // hidden control directory at the root ("" = none); see control.go
+	AdminUIDs           []uint32      // may administer the bucket besides root and the mount's owner (manage.Admins)
 	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = 1h
 	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
 	Logger              *zap.Logger
@@ -140,7 +141,8 @@ func newFS(st store, adm manage.Bucket, o Options) (*FS, error) {
 		born: time.Now(),
 	}
 	f.nextIno = fuse.FUSE_ROOT_ID + 1
-	f.mgr = manage.New(adm, manage.Config{Stats: f.statsJSON, PresignExpires: o.PresignExpires})
+	f.mgr = manage.New(adm, manage.Config{Stats: f.statsJSON, PresignExpires: o.PresignExpires,
+		Admins: manage.Admins{Owner: uint32(os.Getuid()), UIDs: o.AdminUIDs}})
 	f.fetcher = transfer.NewFetcher(o.ParallelCount*2, 0)
 	if o.CacheSize > 0 {
 		if f.blocks, err = cache.NewBlocks(o.CacheSize); err != nil {

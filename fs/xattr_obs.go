@@ -85,6 +85,11 @@ func (n *node) getObsXattr(ctx context.Context, attr string, dest []byte) (uint3
 	if en != 0 {
 		return 0, en
 	}
+	if a.AdminRead() {
+		if err := f.admin(ctx); err != nil {
+			return 0, f.errno("getxattr "+attr, key, err)
+		}
+	}
 	if n.isPendingLocal() {
 		return 0, enoattr // not on the server yet
 	}
@@ -124,6 +129,11 @@ func (n *node) setObsXattr(ctx context.Context, attr string, data []byte) syscal
 	}
 	if en != 0 {
 		return en
+	}
+	if a.AdminWrite() {
+		if err := f.admin(ctx); err != nil {
+			return f.errno("setxattr "+attr, key, err)
+		}
 	}
 	return f.adminErrno("setxattr "+attr, key, f.mgr.SetObject(ctx, a, obsObject{n: n, ctx: ctx, key: key}, string(data)))
 }

@@ -92,7 +92,33 @@ type Config struct {
 	Stats func() ([]byte, error)
 	// PresignExpires is the lifetime of user.obs.url (> 0).
 	PresignExpires time.Duration
+	// Admins may change bucket settings and object ACLs, storage classes
+	// and restores, and read ACLs and the policy.
+	Admins Admins
 }
+
+// Admins are the users allowed to administer the bucket through the
+// mount: root, the mount's owner (the uid that mounted) and UIDs.
+type Admins struct {
+	Owner uint32
+	UIDs  []uint32
+}
+
+// Allow returns nil when uid may administer the bucket, else ErrNotAdmin.
+func (a Admins) Allow(uid uint32) error {
+	if uid == 0 || uid == a.Owner {
+		return nil
+	}
+	for _, u := range a.UIDs {
+		if u == uid {
+			return nil
+		}
+	}
+	return ErrNotAdmin
+}
+
+// Allow reports whether uid may administer the bucket (Config.Admins).
+func (m *Manager) Allow(uid uint32) error { return m.conf.Admins.Allow(uid) }
 
 // Manager administers one bucket.
 type Manager struct {

@@ -223,3 +223,21 @@ func TestSettingsCheck(t *testing.T) {
 	assert.ErrorIs(t, m.Apply(context.Background(), m.Setting("versioning"), []byte("Ena")), ErrInvalid)
 	assert.ErrorIs(t, m.Check(m.Setting("location"), []byte("x")), ErrNotWritable)
 }
+
+// TestAdmins: root, the mount's owner and the named users administer.
+func TestAdmins(t *testing.T) {
+	a := Admins{Owner: 1000, UIDs: []uint32{2000}}
+	for uid, want := range map[uint32]error{0: nil, 1000: nil, 2000: nil, 1001: ErrNotAdmin, 65534: ErrNotAdmin} {
+		assert.Equal(t, want, a.Allow(uid), "uid %d", uid)
+	}
+	m := New(&fakeBucket{}, Config{Admins: Admins{Owner: 5}})
+	assert.NoError(t, m.Allow(5))
+	assert.ErrorIs(t, m.Allow(6), ErrNotAdmin)
+	assert.True(t, m.Setting("acl").Private())
+	assert.True(t, m.Setting("policy").Private())
+	assert.False(t, m.Setting("versioning").Private())
+	assert.True(t, m.ObjectAttr("acl").AdminRead())
+	assert.True(t, m.ObjectAttr("storage_class").AdminWrite())
+	assert.True(t, m.ObjectAttr("restore").AdminWrite())
+	assert.False(t, m.ObjectAttr("tags").AdminWrite())
+}

@@ -43,9 +43,16 @@ type ObjectAttr struct {
 	set  func(ctx context.Context, m *Manager, o Object, v string) error // nil: read-only
 	// del removes the attribute; nil: removing it is not permitted.
 	del func(ctx context.Context, m *Manager, o Object) error
-	// admin: reading and writing it is bucket administration (Admins).
-	admin bool
+	// adminRead, adminWrite: reading, writing it is bucket
+	// administration (Admins).
+	adminRead, adminWrite bool
 }
+
+// AdminRead reports whether only administrators may read it.
+func (a *ObjectAttr) AdminRead() bool { return a.adminRead }
+
+// AdminWrite reports whether only administrators may write or remove it.
+func (a *ObjectAttr) AdminWrite() bool { return a.adminWrite }
 
 // Name is the attribute's name after "user.obs.".
 func (a *ObjectAttr) Name() string { return a.name }
@@ -60,7 +67,7 @@ func (a *ObjectAttr) Removable() bool { return a.del != nil }
 func (a *ObjectAttr) NeedsInfo() bool { return a.info }
 
 var objectAttrs = []*ObjectAttr{
-	{name: "acl", dir: true, get: getObjACL, set: setObjACL, admin: true},
+	{name: "acl", dir: true, get: getObjACL, set: setObjACL, adminRead: true, adminWrite: true},
 	{name: "content_type", dir: true, info: true, get: func(_ context.Context, _ *Manager, _ string, i obsclient.ObjectInfo) (string, error) {
 		return i.ContentType, nil
 	}, set: setObjContentType},
@@ -78,13 +85,13 @@ var objectAttrs = []*ObjectAttr{
 			return "none", nil
 		}
 		return i.Restore, nil
-	}, set: setObjRestore},
+	}, set: setObjRestore, adminWrite: true},
 	{name: "storage_class", dir: true, info: true, get: func(_ context.Context, _ *Manager, _ string, i obsclient.ObjectInfo) (string, error) {
 		if i.StorageClass == "" {
 			return "STANDARD", nil
 		}
 		return i.StorageClass, nil
-	}, set: setObjStorageClass},
+	}, set: setObjStorageClass, adminWrite: true},
 	{name: "tags", dir: true, get: getObjTags, set: setObjTags, del: func(ctx context.Context, m *Manager, o Object) error {
 		return m.b.DeleteObjectTagging(ctx, o.Key(), "")
 	}},

@@ -42,6 +42,10 @@ type send func(ctx context.Context, m *Manager) error
 // Name is the setting's file name.
 func (s *Setting) Name() string { return s.name }
 
+// Private reports a setting only administrators may read (Admins): the
+// ACL and the policy say who may do what to the bucket.
+func (s *Setting) Private() bool { return s.name == "acl" || s.name == "policy" }
+
 // Writable reports whether the setting can be written.
 func (s *Setting) Writable() bool { return s.parse != nil }
 

@@ -49,6 +49,7 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize,
 		DefaultACL: c.DefaultACL, StorageClass: c.StorageClass, SSE: sse,
 		ControlDir: c.ControlDir, PresignExpires: c.PresignExpires, Logger: log.Named("fs"),
+		AdminUIDs: c.AdminUIDs,
 	}
 	if c.StatCacheTTL == 0 {
 		o.StatCacheTTL = -1 // fs: 0 means its default, < 0 disables caching

@@ -10,6 +10,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,7 @@ type Config struct {
 	LogLevel       zapcore.Level
 	ControlDir     string
 	PresignExpires time.Duration
+	AdminUIDs      []uint32 // admin_uids: may administer the bucket besides root and the mount's owner
 
 	set map[string]bool // options given explicitly by the user
 }
@@ -154,6 +156,23 @@ var options = []option{
 		}},
 	strOpt("control_dir", ".obsfs", "NAME", "name of the hidden control directory at the mount root (bucket settings, versions, uploads, stats; empty disables)", func(c *Config) *string { return &c.ControlDir }, checkControlDir),
 	durOpt("presign_expires", "1h", "lifetime of the presigned URLs the `user.obs.url` xattr hands out", func(c *Config) *time.Duration { return &c.PresignExpires }),
+	{name: "admin_uids", kind: kindString, arg: "USER[:USER…]", defDoc: "none",
+		help: "users (names or uids, `:`-separated) who may, besides root and the mount's owner, change bucket settings (control files, `user.obs.bucket.*`), object ACLs, storage classes and restores, and read ACLs and the policy",
+		set: func(c *Config, v string) error {
+			c.AdminUIDs = nil
+			for _, u := range strings.FieldsFunc(v, func(r rune) bool { return r == ':' }) {
+				id, err := strconv.ParseUint(u, 10, 32)
+				if err != nil {
+					usr, lerr := user.Lookup(u)
+					if lerr != nil {
+						return fmt.Errorf("admin_uids: unknown user %q", u)
+					}
+					id, _ = strconv.ParseUint(usr.Uid, 10, 32)
+				}
+				c.AdminUIDs = append(c.AdminUIDs, uint32(id))
+			}
+			return nil
+		}},
 }
 
 // lookupOption finds an option by name.
