@@ -4,18 +4,21 @@ package fs
 // Options.ControlDir, default ".obsfs") that readdir of the root does not
 // list — so cp -a, find and rsync of the mount never see it — but lookup
 // finds. It holds one file per bucket setting (the registry of
-// control_bucket.go), versions/ (control_versions.go) and uploads/
+// manage.Settings), versions/ (control_versions.go) and uploads/
 // (control_uploads.go).
 //
 // A setting file's content is generated when it is opened (and for
 // getattr, so stat shows the true size); reads are DIRECT_IO. Writes
-// collect in memory (at most maxControlWrite bytes, EFBIG beyond) and are
-// applied when the writer closes the file: parse → validate → one client
-// call. A rejected document fails the close (EINVAL, logged) and changes
-// nothing. Unlink deletes the setting where OBS allows it (EPERM
-// otherwise).
+// follow the sysfs convention (SEMANTICS.md 34): the write(2) that
+// completes a valid value applies it in one request; a bad value fails
+// that write with EINVAL and changes nothing. A document written in
+// several chunks collects in memory (at most maxControlWrite bytes, EFBIG
+// beyond) until it parses; a close with an unfinished one fails (EINVAL).
+// A truncating open never deletes a setting: unlink does, where OBS allows
+// it (EPERM otherwise).
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sort"
@@ -27,97 +30,52 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"github.com/obsfs/obsfs/obsclient"
+	"github.com/obsfs/obsfs/manage"
 )
 
 // maxControlWrite caps what a control file accepts.
 const maxControlWrite = 1 << 20
 
-// setting is one control file (and root xattr user.obs.bucket.<name>).
-type setting struct {
-	name string
-	// get returns the current value in its editable form; nil (or a
-	// NotFound error) means unset: an empty file.
-	get func(ctx context.Context, f *FS) ([]byte, error)
-	// set applies a new value; nil makes the file read-only. Errors
-	// wrapping errInvalid (or obsclient.ErrInvalidConfig) are EINVAL.
-	set func(ctx context.Context, f *FS, data []byte) error
-	// del removes the setting; nil: unlink is EPERM.
-	del func(ctx context.Context, f *FS) error
-}
-
-// errInvalid marks a value refused by obsfs before any request.
-var errInvalid = errors.New("invalid value")
-
-// bucketSettings lists the registry (empty without a bucket client).
-func (f *FS) bucketSettings() []*setting {
-	if f.adm == nil {
-		return nil
+// admin returns nil when the caller of the request in ctx may administer
+// the bucket (manage.Admins: root, the mount's owner, admin_uids), else
+// manage.ErrNotAdmin.
+func (f *FS) admin(ctx context.Context) error {
+	c, ok := fuse.FromContext(ctx)
+	if !ok {
+		return nil // not a kernel request
 	}
-	return settings
-}
-
-func lookupSetting(name string) *setting {
-	for _, s := range settings {
-		if s.name == name {
-			return s
-		}
-	}
-	return nil
+	return f.mgr.Allow(c.Uid)
 }
 
 // readSetting returns a setting's current content ("" when unset).
-func (f *FS) readSetting(ctx context.Context, s *setting) ([]byte, syscall.Errno) {
-	b, err := s.get(ctx, f)
+func (f *FS) readSetting(ctx context.Context, s *manage.Setting) ([]byte, syscall.Errno) {
+	b, err := f.mgr.Read(ctx, s)
 	if err != nil {
-		if obsclient.IsNotFound(err) {
-			return nil, 0
-		}
-		return nil, f.adminErrno("read "+s.name, "", err)
+		return nil, f.adminErrno("read "+s.Name(), "", err)
 	}
 	return b, 0
 }
 
-// settingSize is the size of a setting's content for stat; a setting that
-// cannot be read shows as empty (open reports the error, with a log line).
-func (f *FS) settingSize(ctx context.Context, s *setting) uint64 {
-	b, err := s.get(ctx, f)
-	if err != nil {
-		return 0
-	}
-	return uint64(len(b))
-}
-
 // applySetting validates and applies a written value.
-func (f *FS) applySetting(ctx context.Context, s *setting, data []byte) syscall.Errno {
+func (f *FS) applySetting(ctx context.Context, s *manage.Setting, data []byte) syscall.Errno {
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}
-	if s.set == nil {
-		return syscall.EPERM
+	if err := f.mgr.Apply(ctx, s, data); err != nil {
+		return f.adminErrno("write "+s.Name(), "", err)
 	}
-	err := s.set(ctx, f, data)
-	switch {
-	case err == nil:
-		f.log.Info("bucket setting changed: " + s.name)
-		return 0
-	case errors.Is(err, errInvalid):
-		return f.invalid("write "+s.name, "", err)
-	}
-	return f.adminErrno("write "+s.name, "", err)
+	f.log.Info("bucket setting changed: " + s.Name())
+	return 0
 }
 
-func (f *FS) deleteSetting(ctx context.Context, s *setting) syscall.Errno {
+func (f *FS) deleteSetting(ctx context.Context, s *manage.Setting) syscall.Errno {
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}
-	if s.del == nil {
-		return syscall.EPERM
+	if err := f.mgr.Delete(ctx, s); err != nil {
+		return f.adminErrno("delete "+s.Name(), "", err)
 	}
-	if err := s.del(ctx, f); err != nil && !obsclient.IsNotFound(err) {
-		return f.adminErrno("delete "+s.name, "", err)
-	}
-	f.log.Info("bucket setting deleted: " + s.name)
+	f.log.Info("bucket setting deleted: " + s.Name())
 	return 0
 }
 
@@ -127,6 +85,11 @@ func (f *FS) getBucketXattr(ctx context.Context, name string, dest []byte) (uint
 	s := f.bucketSetting(name)
 	if s == nil {
 		return 0, enoattr
+	}
+	if s.Private() {
+		if err := f.admin(ctx); err != nil {
+			return 0, f.errno("getxattr user.obs."+name, "", err)
+		}
 	}
 	b, en := f.readSetting(ctx, s)
 	if en != 0 {
@@ -140,6 +103,9 @@ func (f *FS) setBucketXattr(ctx context.Context, name string, data []byte) sysca
 	if s == nil {
 		return syscall.EPERM
 	}
+	if err := f.admin(ctx); err != nil {
+		return f.errno("setxattr user.obs."+name, "", err)
+	}
 	return f.applySetting(ctx, s, data)
 }
 
@@ -148,14 +114,17 @@ func (f *FS) removeBucketXattr(ctx context.Context, name string) syscall.Errno {
 	if s == nil {
 		return enoattr
 	}
+	if err := f.admin(ctx); err != nil {
+		return f.errno("removexattr user.obs."+name, "", err)
+	}
 	return f.deleteSetting(ctx, s)
 }
 
-func (f *FS) bucketSetting(name string) *setting {
-	if f.adm == nil || len(name) <= len("bucket.") || name[:len("bucket.")] != "bucket." {
+func (f *FS) bucketSetting(name string) *manage.Setting {
+	if len(name) <= len("bucket.") || name[:len("bucket.")] != "bucket." {
 		return nil
 	}
-	return lookupSetting(name[len("bucket."):])
+	return f.mgr.Setting(name[len("bucket."):])
 }
 
 // ---- the directory ----
@@ -163,7 +132,7 @@ func (f *FS) bucketSetting(name string) *setting {
 // isControlName reports whether name in directory n is the control dir.
 func (n *node) isControlName(name string) bool {
 	f := n.fsys
-	return f.opts.ControlDir != "" && f.adm != nil && n.IsRoot() && name == f.opts.ControlDir
+	return f.opts.ControlDir != "" && n.IsRoot() && name == f.opts.ControlDir
 }
 
 // ctlInode gives control entries stable inode numbers from the same map
@@ -212,8 +181,8 @@ func (d *ctlDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Attr
 
 func (d *ctlDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	var ents []fuse.DirEntry
-	for _, s := range d.f.bucketSettings() {
-		ents = append(ents, fuse.DirEntry{Name: s.name, Mode: syscall.S_IFREG, Ino: d.f.ctlIno(s.name)})
+	for _, s := range d.f.mgr.Settings() {
+		ents = append(ents, fuse.DirEntry{Name: s.Name(), Mode: syscall.S_IFREG, Ino: d.f.ctlIno(s.Name())})
 	}
 	ents = append(ents,
 		fuse.DirEntry{Name: "uploads", Mode: syscall.S_IFDIR, Ino: d.f.ctlIno("uploads")},
@@ -234,13 +203,13 @@ func (d *ctlDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*
 		f.ctlAttr(ino, syscall.S_IFDIR|0755, 0, &out.Attr)
 		return d.NewInode(ctx, &upDir{f: f}, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
 	}
-	s := lookupSetting(name)
+	s := f.mgr.Setting(name)
 	if s == nil {
 		return nil, syscall.ENOENT
 	}
 	c := &ctlFile{f: f, s: s}
 	ino := f.ctlIno(name)
-	f.ctlAttr(ino, c.mode(), f.settingSize(ctx, s), &out.Attr)
+	f.ctlAttr(ino, c.mode(), f.mgr.Size(ctx, s), &out.Attr)
 	out.SetEntryTimeout(0)
 	out.SetAttrTimeout(0)
 	return d.NewInode(ctx, c, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
@@ -248,9 +217,12 @@ func (d *ctlDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*
 
 // Unlink deletes a setting (where OBS allows it).
 func (d *ctlDir) Unlink(ctx context.Context, name string) syscall.Errno {
-	s := lookupSetting(name)
+	s := d.f.mgr.Setting(name)
 	if s == nil {
 		return syscall.EPERM
+	}
+	if err := d.f.admin(ctx); err != nil {
+		return d.f.errno("unlink "+name, "", err)
 	}
 	return d.f.deleteSetting(ctx, s)
 }
@@ -265,7 +237,7 @@ func (d *ctlDir) Create(ctx context.Context, name string, flags uint32, mode uin
 type ctlFile struct {
 	gofs.Inode
 	f *FS
-	s *setting
+	s *manage.Setting
 	// truncNext: a truncate(2) to 0 without a handle (open(O_TRUNC) when
 	// the kernel does not pass O_TRUNC to open) empties the next writer.
 	truncNext atomic.Bool
@@ -282,9 +254,19 @@ var (
 	_ = (gofs.NodeSetattrer)((*ctlFile)(nil))
 )
 
+// mode: read-only settings 0444; those only administrators may read (ACL,
+// policy) 0600; the others 0644. The mount's owner owns them; who may
+// administer is checked on open as well (manage.Admins). With AdminUIDs
+// the writable ones are 0666, so that the kernel's permission check
+// (default_permissions) lets the other administrators reach that check.
 func (c *ctlFile) mode() uint32 {
-	if c.s.set == nil {
+	switch {
+	case !c.s.Writable():
 		return syscall.S_IFREG | 0444
+	case len(c.f.opts.AdminUIDs) > 0:
+		return syscall.S_IFREG | 0666
+	case c.s.Private():
+		return syscall.S_IFREG | 0600
 	}
 	return syscall.S_IFREG | 0644
 }
@@ -296,7 +278,7 @@ func (c *ctlFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 		size = len(h.data)
 		h.mu.Unlock()
 	} else {
-		size = int(c.f.settingSize(ctx, c.s))
+		size = int(c.f.mgr.Size(ctx, c.s))
 	}
 	c.f.ctlAttr(c.StableAttr().Ino, c.mode(), uint64(size), &out.Attr)
 	out.SetTimeout(0)
@@ -307,8 +289,11 @@ func (c *ctlFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 // shells that truncate before they write); nothing else changes.
 func (c *ctlFile) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if sz, ok := in.GetSize(); ok {
-		if c.s.set == nil {
+		if !c.s.Writable() {
 			return syscall.EPERM
+		}
+		if err := c.f.admin(ctx); err != nil {
+			return c.f.errno("truncate "+c.s.Name(), "", err)
 		}
 		if h, ok := fh.(*ctlHandle); ok {
 			if en := h.truncate(sz); en != 0 {
@@ -325,8 +310,13 @@ func (c *ctlFile) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetA
 
 func (c *ctlFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	if write || c.s.Private() {
+		if err := c.f.admin(ctx); err != nil {
+			return nil, 0, c.f.errno("open "+c.s.Name(), "", err)
+		}
+	}
 	if write {
-		if c.s.set == nil {
+		if !c.s.Writable() {
 			return nil, 0, syscall.EPERM
 		}
 		if c.f.opts.ReadOnly {
@@ -341,7 +331,7 @@ func (c *ctlFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 		// The kernel truncates for O_TRUNC after the open (with a SETATTR
 		// naming no handle, see Setattr): a writer must not depend on
 		// reading the current value.
-		h.data, _ = c.s.get(ctx, c.f)
+		h.data, _ = c.f.mgr.Read(ctx, c.s)
 	default:
 		b, en := c.f.readSetting(ctx, c.s)
 		if en != 0 {
@@ -349,7 +339,6 @@ func (c *ctlFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 		}
 		h.data = b
 	}
-	h.dirty = trunc
 	if write {
 		c.mu.Lock()
 		if c.writers == nil {
@@ -390,8 +379,13 @@ type ctlHandle struct {
 
 	mu sync.Mutex
 	// GUARDED_BY(mu):
-	data  []byte
-	dirty bool
+	data []byte
+	// pending: bytes were written that do not yet form a complete value
+	// (a document written in several chunks); Flush reports them.
+	pending bool
+	// applied is the (trimmed) value this handle applied last: writing
+	// more white space after it sends nothing again.
+	applied []byte
 }
 
 var (
@@ -416,6 +410,12 @@ func readAt(data, dest []byte, off int64) []byte {
 	return dest[:copy(dest, data[off:])]
 }
 
+// Write follows sysfs: the write that completes a valid value applies it
+// (one request), and a value that is bad, or that the server refuses,
+// fails this write (EINVAL) and is taken back, so the setting and the
+// buffer stay as they were. Bytes that do not form a complete value yet
+// but may (the first chunks of a long document) are kept for the next
+// write.
 func (h *ctlHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	if !h.write {
 		return 0, syscall.EBADF
@@ -426,11 +426,39 @@ func (h *ctlHandle) Write(ctx context.Context, data []byte, off int64) (uint32, 
 	if end > maxControlWrite {
 		return 0, syscall.EFBIG
 	}
+	prevLen := len(h.data)
+	var saved []byte
+	if off < int64(prevLen) {
+		saved = append([]byte(nil), h.data[off:min(end, int64(prevLen))]...)
+	}
+	undo := func() {
+		copy(h.data[off:], saved)
+		h.data = h.data[:prevLen]
+	}
 	if end > int64(len(h.data)) {
 		h.data = append(h.data, make([]byte, end-int64(len(h.data)))...)
 	}
 	copy(h.data[off:], data)
-	h.dirty = true
+
+	f, s := h.c.f, h.c.s
+	switch err := f.mgr.Check(s, h.data); {
+	case errors.Is(err, manage.ErrIncomplete):
+		h.pending = true
+		return uint32(len(data)), 0
+	case err != nil:
+		undo()
+		return 0, f.adminErrno("write "+s.Name(), "", err)
+	}
+	v := bytes.TrimSpace(h.data)
+	if h.applied != nil && bytes.Equal(v, h.applied) {
+		h.pending = false
+		return uint32(len(data)), 0
+	}
+	if en := f.applySetting(ctx, s, h.data); en != 0 {
+		undo()
+		return 0, en
+	}
+	h.applied, h.pending = bytes.Clone(v), false
 	return uint32(len(data)), 0
 }
 
@@ -445,24 +473,26 @@ func (h *ctlHandle) truncate(size uint64) syscall.Errno {
 	} else {
 		h.data = append(h.data, make([]byte, int(size)-len(h.data))...)
 	}
-	h.dirty = true
 	return 0
 }
 
-// Flush applies the written content (at every close of a writer; once per
-// change).
+// Flush (every close of a descriptor) reports written bytes that never
+// became a complete value: EINVAL, nothing applied (they stay in the
+// buffer for a later write through another descriptor of the same open).
+// A close after nothing was written (a shell's truncating open before
+// dup2) does nothing: truncation alone never deletes a setting.
 func (h *ctlHandle) Flush(ctx context.Context) syscall.Errno {
 	if !h.write {
 		return 0
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.dirty {
+	if !h.pending {
 		return 0
 	}
 	en := h.c.f.applySetting(ctx, h.c.s, h.data)
 	if en == 0 {
-		h.dirty = false
+		h.applied, h.pending = bytes.Clone(bytes.TrimSpace(h.data)), false
 	}
 	return en
 }

@@ -1,12 +1,14 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -550,7 +552,8 @@ func TestControlBucketDocuments(t *testing.T) {
 		t.Fatal("lifecycle still set after rm")
 	}
 
-	// website: JSON; an empty write deletes it
+	// website: JSON; a truncating open with nothing written keeps it
+	// (SEMANTICS.md 34), rm deletes it
 	if err := writeCtl(ctl("website"), `{"IndexDocument":{"Suffix":"index.html"}}`); err != nil {
 		t.Fatal(err)
 	}
@@ -560,8 +563,14 @@ func TestControlBucketDocuments(t *testing.T) {
 	if err := writeCtl(ctl("website"), ""); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := sdk.GetBucketWebsiteConfiguration(e.bucket); err != nil {
+		t.Fatalf("website deleted by a truncating open: %v", err)
+	}
+	if err := os.Remove(ctl("website")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sdk.GetBucketWebsiteConfiguration(e.bucket); err == nil {
-		t.Fatal("website still set after empty write")
+		t.Fatal("website still set after rm")
 	}
 
 	// encryption
@@ -613,12 +622,13 @@ func TestControlBucketDocuments(t *testing.T) {
 		t.Fatalf("logging after {} = %q", got)
 	}
 
-	// a document larger than the cap
+	// a document larger than the cap (growing: it never stops being the
+	// start of a valid one)
 	f, err := os.OpenFile(ctl("policy"), os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.Write(make([]byte, maxControlWrite+1))
+	_, err = f.Write(append([]byte(`{"Statement":[`), bytes.Repeat([]byte(" "), maxControlWrite)...))
 	f.Close()
 	wantErrno(t, "oversized write", err, syscall.EFBIG)
 }
@@ -663,5 +673,163 @@ func TestXattrMetadataPath(t *testing.T) {
 	}
 	if got := mustRead(t, p); got != "data" {
 		t.Fatalf("data = %q", got)
+	}
+}
+
+// bigPolicy is a valid bucket policy of about size bytes (many statements).
+func bigPolicy(bucket, sid string, size int) string {
+	var st []string
+	for n := 0; n < size; n += 160 {
+		st = append(st, `{"Sid":"`+sid+strconv.Itoa(n)+`","Effect":"Allow","Principal":{"ID":["*"]},"Action":["GetObject"],"Resource":["`+bucket+`/*"]}`)
+	}
+	return `{"Statement":[` + strings.Join(st, ",\n") + "]}\n"
+}
+
+// TestControlShellWrites: control files follow sysfs. A value is applied by
+// the write(2) that completes it, so a bad one fails that write (EINVAL: the
+// shell prints "write error: Invalid argument" and exits non-zero) and the
+// old setting stays; a truncating open alone deletes nothing; a new value is
+// one Set and no Delete; echo, printf, tee, cp, dd and python3 all work, and
+// a document written in many chunks is applied once, when complete.
+func TestControlShellWrites(t *testing.T) {
+	e := newEnv(t)
+	e.mount(Options{ControlDir: ".obsfs", StatCacheTTL: -1})
+	sdk := e.sdk()
+	// The shell changes into the mount after exec, never the forked child
+	// before it (go-fuse's "Deadlocks").
+	run := func(sh, script string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(sh, "-c", `cd "$CTL" || exit 99`+"\n"+script)
+		cmd.Env = append(os.Environ(), "CTL="+e.path(".obsfs"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	encryption := func() string {
+		t.Helper()
+		out, err := sdk.GetBucketEncryption(e.bucket)
+		if err != nil {
+			return "none"
+		}
+		return out.SSEAlgorithm
+	}
+	versioning := func() string {
+		t.Helper()
+		v, err := sdk.GetBucketVersioning(e.bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v.Status)
+	}
+	requests := func(op string) int64 { return e.srv.Stats()[op].Requests }
+	// failed reports a write error as the shell shows it: bash prints
+	// strerror ("write error: Invalid argument"); dash's echo and printf
+	// print "I/O error" for any errno.
+	failed := func(sh, out string, err error) bool {
+		if err == nil {
+			return false
+		}
+		if sh == "dash" {
+			return strings.Contains(out, "error")
+		}
+		return strings.Contains(out, "Invalid argument")
+	}
+	for _, sh := range []string{"bash", "dash"} {
+		if _, err := exec.LookPath(sh); err != nil {
+			t.Logf("%s not installed", sh)
+			continue
+		}
+		e.srv.ResetStats()
+		if out, err := run(sh, `echo '{"SSEAlgorithm":"kms"}' > encryption`); err != nil {
+			t.Fatalf("%s: set kms: %v %s", sh, err, out)
+		}
+		if got := encryption(); got != "kms" {
+			t.Fatalf("%s: encryption %q", sh, got)
+		}
+		if s, d := requests("SetBucketEncryption"), requests("DeleteBucketEncryption"); s != 1 || d != 0 {
+			t.Fatalf("%s: valid write sent %d Set, %d Delete; want 1, 0", sh, s, d)
+		}
+		out, err := run(sh, `echo '{"SSEAlgorithm":"bogus"}' > encryption`)
+		if !failed(sh, out, err) {
+			t.Fatalf("%s: bogus encryption: exit %v, output %q; want non-zero and Invalid argument", sh, err, out)
+		}
+		if got := encryption(); got != "kms" {
+			t.Fatalf("%s: encryption after a bogus write %q, want kms kept", sh, got)
+		}
+		if d := requests("DeleteBucketEncryption"); d != 0 {
+			t.Fatalf("%s: %d DeleteBucketEncryption", sh, d)
+		}
+		// A truncating open and close, and an empty value, delete nothing.
+		if out, err := run(sh, `: > encryption`); err != nil {
+			t.Fatalf("%s: truncating open: %v %s", sh, err, out)
+		}
+		if out, err := run(sh, `echo > encryption`); !failed(sh, out, err) {
+			t.Fatalf("%s: empty value: exit %v, output %q; want Invalid argument", sh, err, out)
+		}
+		if got := encryption(); got != "kms" {
+			t.Fatalf("%s: encryption after : > and echo > = %q, want kms kept", sh, got)
+		}
+
+		if out, err := run(sh, `echo Enabled > versioning`); err != nil || versioning() != "Enabled" {
+			t.Fatalf("%s: versioning Enabled: %v %s", sh, err, out)
+		}
+		for _, bad := range []string{`echo Bogus > versioning`, `printf Bogus > versioning`, `printf 'Enabled\nx' > versioning`} {
+			if out, err := run(sh, bad); !failed(sh, out, err) {
+				t.Fatalf("%s: %s: exit %v, output %q; want non-zero and Invalid argument", sh, bad, err, out)
+			}
+		}
+		if got := versioning(); got != "Enabled" {
+			t.Fatalf("%s: versioning after bad writes %q", sh, got)
+		}
+		if out, err := run(sh, `printf Suspended > versioning`); err != nil || versioning() != "Suspended" {
+			t.Fatalf("%s: printf Suspended: %v %s", sh, err, out)
+		}
+		if out, err := run(sh, `echo Enabled | tee versioning`); err != nil || versioning() != "Enabled" {
+			t.Fatalf("%s: tee: %v %s", sh, err, out)
+		}
+		// sed -i writes a new file and renames it: creating files in the
+		// control directory is EPERM, and nothing changes.
+		if out, err := run(sh, `sed -i s/Enabled/Suspended/ versioning`); err == nil || versioning() != "Enabled" {
+			t.Fatalf("%s: sed -i: exit %v %s, versioning %s", sh, err, out, versioning())
+		}
+		if out, err := run(sh, `rm encryption`); err != nil || encryption() != "none" {
+			t.Fatalf("%s: rm encryption: %v %s (now %s)", sh, err, out, encryption())
+		}
+	}
+
+	// Long documents: cp (several writes of up to 128 KiB), dd bs=100
+	// (thousands of writes), python3 in chunks: each applied once, whole.
+	dir := t.TempDir()
+	for i, tool := range []string{`cp "$DOC" policy`, `dd if="$DOC" of=policy bs=100 2>/dev/null`, `python3 -c 'import sys
+d = open(sys.argv[1]).read()
+f = open("policy", "w")
+for i in range(0, len(d), 4000):
+    f.write(d[i:i+4000]); f.flush()
+f.close()' "$DOC"`} {
+		sid := "s" + strconv.Itoa(i) + "x"
+		doc := bigPolicy(e.bucket, sid, 300<<10)
+		src := filepath.Join(dir, sid+".json")
+		if err := os.WriteFile(src, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.srv.ResetStats()
+		cmd := exec.Command("bash", "-c", `cd "$CTL" || exit 99`+"\n"+tool)
+		cmd.Env = append(os.Environ(), "DOC="+src, "CTL="+e.path(".obsfs"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", tool, err, out)
+		}
+		p, err := sdk.GetBucketPolicy(e.bucket)
+		if err != nil || strings.TrimSpace(p.Policy) != strings.TrimSpace(doc) {
+			t.Fatalf("%s: policy not the whole document (%d bytes, want %d): %v", tool, len(p.Policy), len(doc), err)
+		}
+		if s, d := requests("SetBucketPolicy"), requests("DeleteBucketPolicy"); s != 1 || d != 0 {
+			t.Fatalf("%s: %d SetBucketPolicy, %d DeleteBucketPolicy; want 1, 0", tool, s, d)
+		}
+	}
+	// A document cut short fails at close (which shells do not check), and
+	// changes nothing.
+	e.srv.ResetStats()
+	wantErrno(t, "close of an unfinished document", writeCtl(e.path(".obsfs/policy"), `{"Statement":[`), syscall.EINVAL)
+	if s := requests("SetBucketPolicy") + requests("DeleteBucketPolicy"); s != 0 {
+		t.Fatalf("truncated policy sent %d requests", s)
 	}
 }

@@ -50,12 +50,7 @@ func (d *upDir) uploads(ctx context.Context) (map[string]obsclient.Upload, []str
 	f := d.f
 	byName := map[string]obsclient.Upload{}
 	var names []string
-	o := obsclient.ListUploadsOptions{Prefix: f.ns.prefix}
-	for more := true; more && len(names) < maxVersionEntries; {
-		res, err := f.adm.ListMultipartUploads(ctx, o)
-		if err != nil {
-			return nil, nil, f.errno("uploads", f.ns.prefix, err)
-		}
+	err := f.mgr.UploadPages(ctx, f.ns.prefix, func() bool { return len(names) >= maxVersionEntries }, func(res *obsclient.ListUploadsResult) {
 		for _, u := range res.Uploads {
 			n := d.uploadName(u)
 			if _, dup := byName[n]; !dup && len(n) <= 255 {
@@ -63,8 +58,9 @@ func (d *upDir) uploads(ctx context.Context) (map[string]obsclient.Upload, []str
 				names = append(names, n)
 			}
 		}
-		more = res.IsTruncated && (res.NextKeyMarker != "" || res.NextUploadIDMarker != "")
-		o.KeyMarker, o.UploadIDMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	})
+	if err != nil {
+		return nil, nil, f.errno("uploads", f.ns.prefix, err)
 	}
 	return byName, names, 0
 }
@@ -111,6 +107,9 @@ func (d *upDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	f := d.f
 	if f.opts.ReadOnly {
 		return syscall.EROFS
+	}
+	if err := f.admin(ctx); err != nil {
+		return f.errno("abort upload", name, err)
 	}
 	byName, _, en := d.uploads(ctx)
 	if en != 0 {

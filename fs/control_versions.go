@@ -8,6 +8,9 @@ package fs
 // (empty). Reading a version file streams that version (GET ?versionId);
 // copying one over the live path restores it through the normal write path.
 // Listings are not cached: every readdir and lookup lists the prefix again.
+// Entries carry the live path's owner and mode without write bits (a
+// file's versions directory is searchable by whoever may read the file),
+// so with default_permissions the kernel grants what the live tree grants.
 
 import (
 	"context"
@@ -27,6 +30,73 @@ type verDir struct {
 	gofs.Inode
 	f    *FS
 	path string // mount path this directory mirrors ("" = root)
+	// live: the attributes of the live path (when has), whose owner and
+	// mode this directory and its versions carry, read-only.
+	live objAttr
+	has  bool
+}
+
+// owner is who owns a versions/ entry and its permission bits.
+type owner struct {
+	uid, gid, perm uint32
+}
+
+// liveAttr stats the live path p (false when it does not exist).
+func (f *FS) liveAttr(ctx context.Context, p string) (objAttr, bool) {
+	if p == "" {
+		return objAttr{}, false
+	}
+	a, err := f.stat(ctx, p)
+	return a, err == nil
+}
+
+// readOnly strips the write bits.
+func readOnly(perm uint32) uint32 { return perm & 0o555 }
+
+// searchable turns a file's permissions into its versions directory's:
+// whoever may read the file may list and read its versions.
+func searchable(perm uint32) uint32 {
+	out := perm & 0o444
+	for _, r := range []uint32{0o400, 0o040, 0o004} {
+		if perm&r != 0 {
+			out |= r >> 2
+		}
+	}
+	return out
+}
+
+// dirOwner: the live directory's owner and mode, read-only; a file's
+// versions directory is searchable by those who may read the file; a path
+// that no longer exists gets the mount owner's 0555.
+func (d *verDir) dirOwner() owner {
+	f := d.f
+	switch {
+	case !d.has:
+		return owner{f.opts.UID, f.opts.GID, 0o555}
+	case d.live.isDir():
+		return owner{d.live.UID, d.live.GID, readOnly(d.live.Mode & 0o7777)}
+	}
+	return owner{d.live.UID, d.live.GID, searchable(d.live.Mode & 0o777)}
+}
+
+// fileOwner: a version carries the live file's owner and mode, read-only;
+// when the path is no longer a file, those the version itself was stored
+// with (one HEAD of that version); a delete marker the directory's.
+func (d *verDir) fileOwner(ctx context.Context, v obsclient.ObjectInfo) owner {
+	f := d.f
+	if d.has && !d.live.isDir() {
+		return owner{d.live.UID, d.live.GID, readOnly(d.live.Mode & 0o7777)}
+	}
+	if !v.DeleteMarker {
+		o := f.getOptions()
+		o.VersionID = v.VersionID
+		if info, err := f.st.HeadObject(ctx, v.Key, o); err == nil {
+			a := attrFromInfo(info, false, f.defs)
+			return owner{a.UID, a.GID, readOnly(a.Mode & 0o7777)}
+		}
+	}
+	do := d.dirOwner()
+	return owner{do.uid, do.gid, do.perm & 0o444}
 }
 
 type verEntry struct {
@@ -99,18 +169,10 @@ func (d *verDir) entries(ctx context.Context) ([]verEntry, syscall.Errno) {
 }
 
 // listVersionPages lists the versions and common prefixes under prefix
-// (delimiter "/") page by page, handing each page to page, until the listing
-// ends or full reports true.
+// page by page (manage.VersionPages).
 func (f *FS) listVersionPages(ctx context.Context, prefix string, full func() bool, page func(*obsclient.ListVersionsResult)) syscall.Errno {
-	o := obsclient.ListVersionsOptions{Prefix: prefix, Delimiter: "/"}
-	for more := true; more && !full(); {
-		res, err := f.adm.ListVersions(ctx, o)
-		if err != nil {
-			return f.errno("versions", prefix, err)
-		}
-		page(res)
-		more = res.IsTruncated && (res.NextKeyMarker != "" || res.NextVersionIDMarker != "")
-		o.KeyMarker, o.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
+	if err := f.mgr.VersionPages(ctx, prefix, full, page); err != nil {
+		return f.errno("versions", prefix, err)
 	}
 	return 0
 }
@@ -120,8 +182,14 @@ func validName(name string) bool {
 	return name != "." && name != ".." && !strings.ContainsAny(name, "/\x00") && len(name) <= 255
 }
 
+func (d *verDir) fill(ino uint64, out *fuse.Attr) {
+	o := d.dirOwner()
+	d.f.ctlAttr(ino, syscall.S_IFDIR|o.perm, 0, out)
+	out.Uid, out.Gid = o.uid, o.gid
+}
+
 func (d *verDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	d.f.ctlAttr(d.StableAttr().Ino, syscall.S_IFDIR|0555, 0, &out.Attr)
+	d.fill(d.StableAttr().Ino, &out.Attr)
 	return 0
 }
 
@@ -154,10 +222,12 @@ func (d *verDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*
 			continue
 		}
 		if e.dir {
-			f.ctlAttr(ino, syscall.S_IFDIR|0555, 0, &out.Attr)
-			return d.NewInode(ctx, &verDir{f: f, path: p}, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
+			vd := &verDir{f: f, path: p}
+			vd.live, vd.has = f.liveAttr(ctx, p)
+			vd.fill(ino, &out.Attr)
+			return d.NewInode(ctx, vd, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
 		}
-		vf := &verFile{f: f, info: e.info}
+		vf := &verFile{f: f, info: e.info, own: d.fileOwner(ctx, e.info)}
 		vf.fill(ino, &out.Attr)
 		return d.NewInode(ctx, vf, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
 	}
@@ -169,6 +239,7 @@ type verFile struct {
 	gofs.Inode
 	f    *FS
 	info obsclient.ObjectInfo
+	own  owner
 }
 
 var (
@@ -178,7 +249,8 @@ var (
 )
 
 func (v *verFile) fill(ino uint64, out *fuse.Attr) {
-	v.f.ctlAttr(ino, syscall.S_IFREG|0444, uint64(v.info.Size), out)
+	v.f.ctlAttr(ino, syscall.S_IFREG|v.own.perm, uint64(v.info.Size), out)
+	out.Uid, out.Gid = v.own.uid, v.own.gid
 	t := v.info.LastModified
 	out.SetTimes(&t, &t, &t)
 }

@@ -15,18 +15,17 @@
 //     ctime, atime — the keys s3fs and Huawei's obsfs use) with the mount's
 //     defaults for objects that carry none.
 //   - errno.go: the one place where an error becomes a syscall.Errno.
-//   - aclfmt.go: the ACL text form of the management interface.
 //
 // The node methods (node.go, dir.go, file.go, meta.go, rename.go, xattr.go,
 // statfs.go; dirtimes.go for directory times and link counts) are thin adapters from go-fuse calls to that logic, the caches
-// and the object store. OBS management has its own node types: the hidden
-// control directory (control.go: the directory and the handles of setting
-// files; control_bucket.go: the registry of bucket settings, one line per
-// file; control_versions.go, control_uploads.go; control_stats.go: the
-// request counters) and the reserved user.obs.* xattrs (xattr_obs.go). They
-// call the bucket client (FS.adm) directly for the operations the data
-// path's store does not have. One node type serves directories, files and
-// symlinks; go-fuse tells them apart by the StableAttr mode.
+// and the object store. OBS management (bucket settings, object ACL, tags,
+// storage class, restore, and their document formats) lives in package
+// manage, beside transfer; fs keeps thin nodes for it: the hidden control
+// directory (control.go: the directory and the handles of setting files;
+// control_versions.go, control_uploads.go; control_stats.go: the request
+// counters) and the reserved user.obs.* xattrs (xattr_obs.go), which call
+// FS.mgr and map its errors in errno.go. One node type serves directories,
+// files and symlinks; go-fuse tells them apart by the StableAttr mode.
 //
 // # State
 //

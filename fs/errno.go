@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/obsfs/obsfs/manage"
 	"github.com/obsfs/obsfs/obsclient"
 	"github.com/obsfs/obsfs/transfer"
 )
@@ -26,6 +27,11 @@ import (
 //	transfer.ErrAppendConflict   ESTALE (another writer appended first)
 //	transfer.ErrTooLarge         EFBIG
 //	obsclient.ErrSSECKey         EACCES (SSE-C object, key missing or another)
+//	manage.ErrInvalid            EINVAL (a value refused before any request)
+//	manage.ErrNotWritable        EPERM
+//	manage.ErrNotAdmin           EPERM
+//	manage.ErrNoAttr             ENODATA
+//	manage.ErrBusy               EBUSY
 //	404 / NoSuch*                ENOENT
 //	412 / stale ETag             ESTALE
 //	403 InsufficientStorageSpace ENOSPC (bucket quota)
@@ -59,6 +65,9 @@ func errnoOf(err error) syscall.Errno {
 	}
 	if errors.Is(err, obsclient.ErrSSECKey) {
 		return syscall.EACCES
+	}
+	if en, ok := manageErrno(err); ok {
+		return en
 	}
 	if e, ok := obsclient.AsError(err); ok && e.StatusCode != 0 {
 		return obsErrno(e)
@@ -113,6 +122,21 @@ func obsErrno(e *obsclient.Error) syscall.Errno {
 	return syscall.EIO
 }
 
+// manageErrno maps the errors management decides itself.
+func manageErrno(err error) (syscall.Errno, bool) {
+	switch {
+	case errors.Is(err, manage.ErrInvalid):
+		return syscall.EINVAL, true
+	case errors.Is(err, manage.ErrNotWritable), errors.Is(err, manage.ErrNotAdmin):
+		return syscall.EPERM, true
+	case errors.Is(err, manage.ErrNoAttr):
+		return enoattr, true
+	case errors.Is(err, manage.ErrBusy):
+		return syscall.EBUSY, true
+	}
+	return 0, false
+}
+
 func conflictErrno(code string) syscall.Errno {
 	switch code {
 	case "DirectoryNotEmpty", "BucketNotEmpty":
@@ -161,10 +185,4 @@ func (f *FS) adminErrno(op, key string, err error) syscall.Errno {
 	}
 	f.log.Warn(op+" failed", zap.String("key", key), zap.String("errno", en.Error()), zap.Error(err))
 	return en
-}
-
-// invalid logs a rejected management value and returns EINVAL.
-func (f *FS) invalid(op, key string, err error) syscall.Errno {
-	f.log.Warn(op+": invalid value", zap.String("key", key), zap.String("errno", syscall.EINVAL.Error()), zap.Error(err))
-	return syscall.EINVAL
 }

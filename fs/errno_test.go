@@ -61,7 +61,7 @@ func TestErrnoOf(t *testing.T) {
 }
 
 func TestAdminErrno(t *testing.T) {
-	f, err := newFS(nil, Options{})
+	f, err := newFS(nil, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/obsfs/obsfs/cache"
+	"github.com/obsfs/obsfs/manage"
 	"github.com/obsfs/obsfs/obsclient"
 	"github.com/obsfs/obsfs/transfer"
 )
@@ -61,6 +62,7 @@ type Options struct {
 	StorageClass        string
 	SSE                 *obsclient.SSE
 	ControlDir          string        // hidden control directory at the root ("" = none); see control.go
+	AdminUIDs           []uint32      // may administer the bucket besides root and the mount's owner (manage.Admins)
 	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = DefaultPresignExpires
 	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
 	RetryBudget         time.Duration // commit (close, fsync, rename, unmount) retries transient failures this long; 0 = DefaultRetryBudget; < 0 = only the client's retry count
@@ -72,8 +74,8 @@ type Options struct {
 // FS is a mounted (or mountable) view of a bucket prefix.
 type FS struct {
 	st      store
-	adm     *obsclient.Bucket // bucket settings, ACLs, versions, uploads; nil without a bucket (logic tests)
-	stats   *opStats          // requests by operation (control_stats.go)
+	mgr     *manage.Manager // bucket settings, object management attributes, version and upload listings
+	stats   *opStats        // requests by operation (control_stats.go)
 	up      *transfer.Uploader
 	fetcher *transfer.Fetcher  // shared limit on GETs in flight
 	blocks  *cache.Blocks      // memory block cache; nil when CacheSize is 0
@@ -121,11 +123,10 @@ type FS struct {
 // New builds the filesystem for bucket b. It contacts the server once (HEAD
 // bucket) to learn whether b is a parallel file system.
 func New(b *obsclient.Bucket, o Options) (*FS, error) {
-	f, err := newFS(b, o)
+	f, err := newFS(b, b, o)
 	if err != nil {
 		return nil, err
 	}
-	f.adm = b
 	// Per-object encryption (obsclient/sse.go): the SSE-C key goes only to
 	// SSE-C objects, and copies keep each object's encryption.
 	var ssec []byte
@@ -143,8 +144,9 @@ func New(b *obsclient.Bucket, o Options) (*FS, error) {
 	return f, nil
 }
 
-// newFS builds an FS over any store, without contacting it.
-func newFS(st store, o Options) (*FS, error) {
+// newFS builds an FS over any store (and adm for management), without
+// contacting them.
+func newFS(st store, adm manage.Bucket, o Options) (*FS, error) {
 	prefix, err := normalizePrefix(o.Prefix)
 	if err != nil {
 		return nil, err
@@ -166,6 +168,8 @@ func newFS(st store, o Options) (*FS, error) {
 		born: time.Now(),
 	}
 	f.nextIno = fuse.FUSE_ROOT_ID + 1
+	f.mgr = manage.New(adm, manage.Config{Stats: f.statsJSON, PresignExpires: o.PresignExpires,
+		Admins: manage.Admins{Owner: uint32(os.Getuid()), UIDs: o.AdminUIDs}})
 	f.fetcher = transfer.NewFetcher(o.ParallelCount*2, 0)
 	if o.CacheSize > 0 {
 		if f.blocks, err = cache.NewBlocks(o.CacheSize); err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 func testFS(t *testing.T) *FS {
-	f, err := newFS(nil, Options{Logger: zap.NewNop()})
+	f, err := newFS(nil, nil, Options{Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestStatfsFill(t *testing.T) {
 }
 
 func TestOptionsDefaults(t *testing.T) {
-	f, err := newFS(nil, Options{Umask: 027, Prefix: "a/b"})
+	f, err := newFS(nil, nil, Options{Umask: 027, Prefix: "a/b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +185,10 @@ func TestOptionsDefaults(t *testing.T) {
 	if a := f.rootAttr(); a.Mode != 040750 {
 		t.Fatalf("root mode %o", a.Mode)
 	}
-	if _, err := newFS(nil, Options{Prefix: "a//b"}); err == nil {
+	if _, err := newFS(nil, nil, Options{Prefix: "a//b"}); err == nil {
 		t.Fatal("bad prefix accepted")
 	}
-	f, _ = newFS(nil, Options{NoStatCache: true, StatCacheTTL: time.Minute})
+	f, _ = newFS(nil, nil, Options{NoStatCache: true, StatCacheTTL: time.Minute})
 	if f.ttl != 0 {
 		t.Fatal("NoStatCache does not disable the caches")
 	}

@@ -27,47 +27,11 @@ import (
 
 const cliUser = "obsfscli"
 
-// unprivUser returns the uid and gid of cliUser, creating it if needed.
-func unprivUser(t *testing.T) (uid, gid int) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create and switch to an unprivileged account")
-	}
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("setpriv is not installed (util-linux)")
-	}
-	if runCmd("", nil, "id", "-u", cliUser).Code != 0 {
-		r := runCmd("", nil, "useradd", "-M", "-N", cliUser)
-		if r.Code != 0 && r.Code != 9 { // 9: exists (a concurrent test made it)
-			t.Skipf("useradd %s: exit %d %s", cliUser, r.Code, r.Stderr)
-		}
-	}
-	id := func(flag string) int {
-		n, err := strconv.Atoi(strings.TrimSpace(sh(t, "", "id", flag, cliUser)))
-		must(t, err)
-		return n
-	}
-	return id("-u"), id("-g")
-}
-
-// asUser runs argv as uid:gid with no supplementary groups.
-func asUser(uid, gid int, env []string, argv ...string) result {
-	pre := []string{"setpriv", "--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups", "--"}
-	return runCmd("/", env, append(pre, argv...)...)
-}
-
-// openToOthers lets other users traverse the directories above a
-// t.TempDir()-based mount point (t.TempDir's root is 0700).
-func openToOthers(t *testing.T, dir string) {
-	t.Helper()
-	must(t, os.Chmod(filepath.Dir(dir), 0o755))
-}
-
 // TestUIDOptionOnlyDefaultsOwner: uid=/gid= give an owner to objects
 // without uid/gid metadata; an object whose metadata says root, mode 0600,
 // stays root's and another user cannot read or append to it.
 func TestUIDOptionOnlyDefaultsOwner(t *testing.T) {
-	uid, gid := unprivUser(t)
+	uid, gid := ensureUser(t, cliUser)
 	e := newEnv(t)
 	e.putObject(t, "root-secret", []byte("root only\n"), map[string]string{"uid": "0", "gid": "0", "mode": "33152"}) // S_IFREG|0600
 	e.putObject(t, "plain", []byte("no owner metadata\n"), nil)
@@ -324,7 +288,7 @@ func TestFusermountErrorShown(t *testing.T) {
 	if _, err := exec.LookPath("fusermount3"); err != nil {
 		t.Skip("fusermount3 is not installed (package fuse3)")
 	}
-	uid, gid := unprivUser(t)
+	uid, gid := ensureUser(t, cliUser)
 	e := newEnv(t)
 	passwd := filepath.Join(t.TempDir(), "passwd")
 	must(t, os.WriteFile(passwd, []byte(testAccessKey+":"+testSecretKey+"\n"), 0o600))

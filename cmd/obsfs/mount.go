@@ -104,6 +104,7 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 		DefaultACL: c.DefaultACL, StorageClass: c.StorageClass, SSE: sse,
 		ControlDir: c.ControlDir, PresignExpires: c.PresignExpires, Logger: log.Named("fs"),
 		SpoolDir: c.SpoolDir, DiskFreeReserve: c.EnsureDiskFree,
+		AdminUIDs: c.AdminUIDs,
 	}
 	o.RetryBudget = c.RetryBudget
 	if c.RetryBudget == 0 {

@@ -10,6 +10,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,7 @@ type Config struct {
 	LogLevel       zapcore.Level
 	ControlDir     string
 	PresignExpires time.Duration
+	AdminUIDs      []uint32 // admin_uids: may administer the bucket besides root and the mount's owner
 
 	// Mount flags and s3fs compatibility (issue 11).
 	MountFlags         []string // generic mount flags in the order given (noexec, sync, …)
@@ -216,6 +218,23 @@ var options = []option{
 		help: "s3fs compatibility: refused; obsfs has no instance-metadata credentials: use `passwd_file` or `OBS_ACCESS_KEY_ID`",
 		set: func(c *Config, v string) error {
 			return fmt.Errorf("not supported: obsfs does not fetch credentials from an instance metadata service; use passwd_file=FILE or OBS_ACCESS_KEY_ID/OBS_SECRET_ACCESS_KEY")
+		}},
+	{name: "admin_uids", kind: kindString, arg: "USER[:USER…]", defDoc: "none",
+		help: "users (names or uids, `:`-separated) who may, besides root and the mount's owner, change bucket settings (control files, `user.obs.bucket.*`), object ACLs, storage classes and restores, and read ACLs and the policy",
+		set: func(c *Config, v string) error {
+			c.AdminUIDs = nil
+			for _, u := range strings.FieldsFunc(v, func(r rune) bool { return r == ':' }) {
+				id, err := strconv.ParseUint(u, 10, 32)
+				if err != nil {
+					usr, lerr := user.Lookup(u)
+					if lerr != nil {
+						return fmt.Errorf("admin_uids: unknown user %q", u)
+					}
+					id, _ = strconv.ParseUint(usr.Uid, 10, 32)
+				}
+				c.AdminUIDs = append(c.AdminUIDs, uint32(id))
+			}
+			return nil
 		}},
 }
 

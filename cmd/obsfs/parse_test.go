@@ -109,6 +109,7 @@ var optionCases = map[string]struct {
 	"logfile":                {"logfile=/var/log/obsfs.log", func(t *testing.T, c *Config) { assert.Equal(t, "/var/log/obsfs.log", c.LogFile) }},
 	"dbglevel":               {"dbglevel=warn", func(t *testing.T, c *Config) { assert.Equal(t, zapcore.WarnLevel, c.LogLevel) }},
 	"control_dir":            {"control_dir=.ctl", func(t *testing.T, c *Config) { assert.Equal(t, ".ctl", c.ControlDir) }},
+	"admin_uids":             {"admin_uids=1000:root", func(t *testing.T, c *Config) { assert.Equal(t, []uint32{1000, 0}, c.AdminUIDs) }},
 	"presign_expires":        {"presign_expires=10m", func(t *testing.T, c *Config) { assert.Equal(t, 10*time.Minute, c.PresignExpires) }},
 	"noexec":                 {"noexec,exec,noexec", func(t *testing.T, c *Config) { assert.Equal(t, []string{"noexec", "exec", "noexec"}, c.MountFlags) }},
 	"nosuid":                 {"suid", func(t *testing.T, c *Config) { assert.Equal(t, []string{"suid"}, c.MountFlags) }},

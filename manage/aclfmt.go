@@ -1,4 +1,4 @@
-package fs
+package manage
 
 // The ACL text form of user.obs.acl, user.obs.bucket.acl and the control
 // file acl. Pure logic.
@@ -36,6 +36,20 @@ var cannedACLs = map[string]bool{
 
 var aclPermissions = map[string]bool{"READ": true, "WRITE": true, "READ_ACP": true, "WRITE_ACP": true, "FULL_CONTROL": true}
 
+// cannedNames lists the canned ACL names.
+func cannedNames() []string { return mapKeys(cannedACLs) }
+
+// permissionNames lists the grant permissions.
+func permissionNames() []string { return mapKeys(aclPermissions) }
+
+func mapKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 // formatACL renders acl in the text form (ending in a newline).
 func formatACL(acl obsclient.ACL) string {
 	var b strings.Builder
@@ -71,7 +85,7 @@ func parseACL(data []byte) (canned string, acl obsclient.ACL, err error) {
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&acl); err != nil {
-			return "", acl, fmt.Errorf("ACL JSON: %v", err)
+			return "", acl, fmt.Errorf("ACL JSON: %w", err)
 		}
 	case s[0] == '<':
 		if acl, err = parseACLXML(s); err != nil {
@@ -138,7 +152,7 @@ type aclXML struct {
 func parseACLXML(s string) (obsclient.ACL, error) {
 	var x aclXML
 	if err := xml.Unmarshal([]byte(s), &x); err != nil {
-		return obsclient.ACL{}, fmt.Errorf("ACL XML: %v", err)
+		return obsclient.ACL{}, fmt.Errorf("ACL XML: %w", err)
 	}
 	acl := obsclient.ACL{Owner: strings.TrimSpace(x.Owner), Delivered: strings.EqualFold(strings.TrimSpace(x.Delivered), "true")}
 	for _, g := range x.Grants {
