@@ -285,7 +285,19 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 		}
 		h.n.mu.Lock()
 		h.n.writers--
+		last := h.n.writers == 0 && h.n.commitAtRelease
+		if last {
+			h.n.commitAtRelease = false
+		}
 		h.n.mu.Unlock()
+		if last && !deferred {
+			// A truncate was left to the writers; nothing may have
+			// committed it since (a commit of a clean file sends nothing).
+			if en := h.n.commit(context.WithoutCancel(ctx)); en != 0 {
+				h.n.fsys.log.Warn("commit at release failed; kept for retry",
+					zap.String("path", h.n.pathOrDeleted()), zap.Error(en))
+			}
+		}
 	}
 	h.n.release()
 	return 0
@@ -351,20 +363,28 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 	return n.Getattr(ctx, fh, out)
 }
 
-// truncate changes the size. Through a handle (ftruncate), or while a
+// truncate changes the size. Through a handle (ftruncate), or to 0 while a
 // writable handle is open, the change is committed with that handle's data
-// at its flush/close; otherwise (truncate(2) of a file nobody writes) at
-// once. The middle case matters: go-fuse does not negotiate
+// at its flush/close (or, at the latest, when the last writer is
+// released); otherwise (truncate(2) of a file nobody writes, or to a size
+// other than 0) at once. The middle case matters: go-fuse does not negotiate
 // FUSE_ATOMIC_O_TRUNC, so open(O_TRUNC) reaches us as an open for writing
 // followed by a truncate to 0 naming no handle. Committing that at once would
-// upload an empty object (and an extra version) before every overwrite.
+// upload an empty object (and an extra version) before every overwrite. A
+// truncate(2) to another size commits at once even while a writer's
+// release is still on its way (the kernel sends RELEASE after close(2) has
+// returned): left to that release, it would land after truncate(2)
+// returned, or never.
 func (n *node) truncate(ctx context.Context, size uint64, viaHandle bool) syscall.Errno {
 	if n.IsDir() {
 		return syscall.EISDIR
 	}
 	n.mu.Lock()
 	had, cur := n.w != nil, n.attr.Size
-	deferCommit := viaHandle || n.writers > 0
+	deferCommit := viaHandle || (n.writers > 0 && size == 0)
+	if deferCommit && !viaHandle {
+		n.commitAtRelease = true
+	}
 	if !viaHandle {
 		n.opens++ // keeps the write state alive until this call ends
 	}

@@ -30,6 +30,10 @@ type node struct {
 	w       *writeState // local data: open for writing, or an upload to retry
 	opens   int         // open handles
 	writers int         // open handles that may write (a subset of opens)
+	// commitAtRelease: a truncate naming no handle was left to the
+	// writers (truncate in file.go); the last of them to be released
+	// commits it.
+	commitAtRelease bool
 	target  string      // symlink target, once read
 	cached  string      // ETag of the data the kernel may hold in its page cache
 	moving  *moveTarget // a rename go-fuse has yet to apply (write.go)

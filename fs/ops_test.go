@@ -897,3 +897,25 @@ func TestDeletedDirectoryStaysDeleted(t *testing.T) {
 		t.Fatalf("keys %v", keys)
 	}
 }
+
+// TestTruncateRightAfterClose: truncate(2) of a path just closed commits
+// before it returns, although the kernel may still be about to send the
+// RELEASE of the writer (it does so after close(2) returned). Left to that
+// release, the truncate landed late or never.
+func TestTruncateRightAfterClose(t *testing.T) {
+	e := newEnv(t)
+	e.mount(Options{})
+	p := e.path("f")
+	data := bytes.Repeat([]byte("0123456789"), 200)
+	for i := range 100 {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 1000); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := e.body("f"); b != string(data[:1000]) {
+			t.Fatalf("round %d: object holds %d bytes right after truncate(2) returned, want 1000", i, len(b))
+		}
+	}
+}
