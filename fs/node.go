@@ -34,9 +34,9 @@ type node struct {
 	// writers (truncate in file.go); the last of them to be released
 	// commits it.
 	commitAtRelease bool
-	target  string      // symlink target, once read
-	cached  string      // ETag of the data the kernel may hold in its page cache
-	moving  *moveTarget // a rename go-fuse has yet to apply (write.go)
+	target          string      // symlink target, once read
+	cached          string      // ETag of the data the kernel may hold in its page cache
+	moving          *moveTarget // a rename go-fuse has yet to apply (write.go)
 	// touched: when an entry of this directory was last created, removed
 	// or renamed here; its mtime and ctime are at least that (dirtimes.go).
 	touched time.Time
