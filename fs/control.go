@@ -90,6 +90,7 @@ func (f *FS) settingSize(ctx context.Context, s *setting) uint64 {
 
 // applySetting validates and applies a written value.
 func (f *FS) applySetting(ctx context.Context, s *setting, data []byte) syscall.Errno {
+	ctx = detach(ctx)
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}
@@ -108,6 +109,7 @@ func (f *FS) applySetting(ctx context.Context, s *setting, data []byte) syscall.
 }
 
 func (f *FS) deleteSetting(ctx context.Context, s *setting) syscall.Errno {
+	ctx = detach(ctx)
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}

@@ -94,6 +94,9 @@ func (n *node) lookup(ctx context.Context, name string, out *fuse.EntryOut, ahea
 	if en != 0 {
 		return nil, en
 	}
+	if en := f.ns.checkPath(p); en != 0 {
+		return nil, en // no object can have this name
+	}
 	if ch := n.localChild(name); ch != nil {
 		a := ch.localAttr()
 		f.fillEntry(ch, a, out)
@@ -158,6 +161,9 @@ func (n *node) setAttr(a objAttr) {
 		return
 	}
 	a.Mode = n.Mode()&syscall.S_IFMT | a.Mode&07777
+	if a.ETag != n.attr.ETag {
+		n.target = "" // another object: read the symlink target again
+	}
 	n.attr, n.attrAt = a, time.Now()
 }
 

@@ -29,6 +29,7 @@ const (
 )
 
 func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	ctx = detach(ctx)
 	f := n.fsys
 	if en := f.checkWritable(); en != 0 {
 		return en
@@ -54,11 +55,17 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if en != 0 {
 		return en
 	}
+	if en := f.ns.checkPath(to); en != 0 {
+		return en
+	}
 	if from == to {
 		return 0
 	}
 	src, en := n.entryAttr(ctx, name, from)
 	if en != 0 {
+		return en
+	}
+	if _, en := f.ns.newKey(to, src.isDir()); en != 0 {
 		return en
 	}
 	targetDir, en := f.prepareTarget(ctx, np, newName, to, src.isDir(), flags)
@@ -71,6 +78,9 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 		en = f.renameFile(ctx, n, name, from, to)
 	}
 	if en != 0 {
+		// Some copies or deletes may have landed (detach.go).
+		f.unsure(n, name)
+		f.unsure(np, newName)
 		return en
 	}
 	f.renamed(np, newName, from, to, src.isDir())
@@ -223,11 +233,33 @@ func (f *FS) renameDir(ctx context.Context, parent *node, from, to string, targe
 	if err != nil {
 		return f.errno("rename", fk, err)
 	}
+	if en := f.fitsUnder(keys, open, fk, tk, from, to); en != 0 {
+		return en
+	}
 	if err := f.copyAll(ctx, keys, fk, tk, targetDir); err != nil {
 		return f.errno("rename", fk, err)
 	}
 	if err := f.deleteAll(ctx, keys); err != nil {
 		return f.errno("rename", fk, err)
+	}
+	return 0
+}
+
+// fitsUnder returns ENAMETOOLONG, before anything is copied, if a key under
+// fk (or a file open under from) would exceed OBS's key limit under tk.
+func (f *FS) fitsUnder(keys []string, open []*node, fk, tk, from, to string) syscall.Errno {
+	if len(tk) <= len(fk) {
+		return 0
+	}
+	for _, k := range keys {
+		if len(k)-len(fk)+len(tk) > maxKeyLen {
+			return syscall.ENAMETOOLONG
+		}
+	}
+	for _, d := range open {
+		if p, ok := d.path(); ok && strings.HasPrefix(p, from+"/") && f.ns.checkPath(to+p[len(from):]) != 0 {
+			return syscall.ENAMETOOLONG
+		}
 	}
 	return 0
 }
@@ -285,7 +317,7 @@ func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMa
 		wg.Add(1)
 		go func(k, dst string) {
 			defer func() { <-sem; wg.Done() }()
-			_, err := f.st.CopyObject(context.WithoutCancel(ctx), dst, obsclient.CopySource{Key: k}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
+			_, err := f.st.CopyObject(detach(ctx), dst, obsclient.CopySource{Key: k}, obsclient.CopyOptions{Directive: obsclient.MetadataCopy})
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
@@ -298,7 +330,7 @@ func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMa
 	wg.Wait()
 	if firstErr != nil {
 		undo := slices.DeleteFunc(attempted, func(k string) bool { return keepMarker && k == to })
-		if err := f.deleteAll(context.WithoutCancel(ctx), undo); err != nil {
+		if err := f.deleteAll(detach(ctx), undo); err != nil {
 			f.log.Warn("rename: removing partial copies", zap.String("prefix", to), zap.Error(err))
 		}
 	}
