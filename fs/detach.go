@@ -17,8 +17,12 @@ package fs
 // once started it runs to completion, bounded by the client's timeouts and
 // retries like any request, and answers what really happened. Only the
 // operations without side effects (lookup, getattr, readdir, read,
-// readlink, getxattr, listxattr) keep the request's context and may end
-// with EINTR.
+// readlink, getxattr, listxattr) may end with EINTR. Lookup and getattr
+// honour an interrupt only interruptGrace after it arrives (patient): the
+// kernel's LOOKUP that precedes every mkdir, rename, unlink or open is part
+// of that call, and a lookup answered EINTR fails the mkdir or rename with
+// EINTR although nothing was wrong. A responsive server answers long
+// before the grace ends; a frozen one still lets Ctrl-C end the caller.
 //
 // Whatever such an operation returns, the mount's view equals the bucket's
 // afterwards: on success the caches record the change; when a request that
@@ -38,6 +42,21 @@ import (
 // values (the caller's uid/gid) stay.
 func detach(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
+}
+
+// interruptGrace is how long lookup and getattr keep waiting for the
+// server after a FUSE interrupt.
+const interruptGrace = time.Second
+
+// patient returns a context that ends interruptGrace after ctx is cancelled,
+// and a release function to call when the operation ends.
+func patient(ctx context.Context) (context.Context, func()) {
+	if ctx.Done() == nil {
+		return ctx, func() {}
+	}
+	out, cancel := context.WithCancel(detach(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(interruptGrace, cancel) })
+	return out, func() { stop(); cancel() }
 }
 
 // unsure forgets what is known about the children names of parent after a

@@ -239,3 +239,26 @@ func errnoIn(err error) error {
 	}
 	return err
 }
+
+// TestPatientContextOutlastsInterrupt: lookup and getattr keep waiting for
+// the server after an interrupt (the mkdir or rename the lookup belongs to
+// must not fail with EINTR), and give up once the grace has passed.
+func TestPatientContextOutlastsInterrupt(t *testing.T) {
+	cancel := make(chan struct{})
+	ctx, release := patient(&fuse.Context{Cancel: cancel})
+	defer release()
+	close(cancel)
+	if ctx.Err() != nil {
+		t.Fatal("patient context ended with the interrupt")
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(30 * interruptGrace):
+		t.Fatal("patient context outlived its grace")
+	}
+	ctx2, release2 := patient(&fuse.Context{Cancel: make(chan struct{})})
+	release2()
+	if ctx2.Err() == nil {
+		t.Error("release did not end the context")
+	}
+}

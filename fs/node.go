@@ -82,6 +82,8 @@ func (n *node) key(p string) string {
 // Lookup finds a child: local state first, then caches and server. A child
 // listed but not yet fetched starts statahead of the entries after it.
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ctx, release := patient(ctx) // part of the mkdir, rename, … that follows (detach.go)
+	defer release()
 	return n.lookup(ctx, name, out, true)
 }
 
@@ -176,6 +178,8 @@ func (n *node) localAttr() objAttr {
 
 // Getattr answers from local state, the caches, or the server.
 func (n *node) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	ctx, release := patient(ctx)
+	defer release()
 	a, en := n.getattr(ctx)
 	if en != 0 {
 		return en
