@@ -49,6 +49,11 @@ type handle struct {
 func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	f := n.fsys
 	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	if !write {
+		var release func()
+		ctx, release = patient(ctx) // as lookup: open(O_CREAT) of an existing file (detach.go)
+		defer release()
+	}
 	if write {
 		ctx = detach(ctx) // a writer's open belongs to its change (detach.go)
 		if en := f.checkWritable(); en != 0 {
