@@ -58,6 +58,7 @@ func (f *FS) readSetting(ctx context.Context, s *manage.Setting) ([]byte, syscal
 
 // applySetting validates and applies a written value.
 func (f *FS) applySetting(ctx context.Context, s *manage.Setting, data []byte) syscall.Errno {
+	ctx = detach(ctx)
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}
@@ -69,6 +70,7 @@ func (f *FS) applySetting(ctx context.Context, s *manage.Setting, data []byte) s
 }
 
 func (f *FS) deleteSetting(ctx context.Context, s *manage.Setting) syscall.Errno {
+	ctx = detach(ctx)
 	if f.opts.ReadOnly {
 		return syscall.EROFS
 	}

@@ -104,6 +104,7 @@ func (d *upDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*g
 
 // Unlink aborts the upload.
 func (d *upDir) Unlink(ctx context.Context, name string) syscall.Errno {
+	ctx = detach(ctx)
 	f := d.f
 	if f.opts.ReadOnly {
 		return syscall.EROFS

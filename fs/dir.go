@@ -42,17 +42,19 @@ func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 
 // Mkdir writes the marker object with the directory's attributes.
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ctx = detach(ctx)
 	f := n.fsys
 	p, en := n.writableChild(name)
 	if en != 0 {
 		return nil, en
 	}
-	dk := f.ns.dirKey(p)
-	if len(dk) > maxKeyLen {
-		return nil, syscall.ENAMETOOLONG
+	dk, en := f.ns.newKey(p, true)
+	if en != 0 {
+		return nil, en
 	}
 	a := f.newAttr(ctx, syscall.S_IFDIR|mode&07777)
 	if _, err := f.st.PutObject(ctx, dk, emptyBody(), 0, f.writeOptions(a)); err != nil {
+		f.unsure(n, name)
 		return nil, f.errno("mkdir", dk, err)
 	}
 	f.created(p, dk, a)
@@ -101,6 +103,7 @@ func (f *FS) created(p, key string, a objAttr) {
 
 // Rmdir removes an empty directory's marker.
 func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
+	ctx = detach(ctx)
 	f := n.fsys
 	p, en := n.removableChild(name)
 	if en != 0 {
@@ -111,6 +114,7 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 		return en
 	}
 	if err := f.deleteIfPresent(ctx, dk); err != nil {
+		f.unsure(n, name)
 		return f.errno("rmdir", dk, err)
 	}
 	f.removed(n, name, p, true)
@@ -189,13 +193,14 @@ func (n *node) keepParent(ctx context.Context) {
 // Create makes a new, empty file with local state; the object is written at
 // the first flush/fsync/close.
 func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
+	ctx = detach(ctx)
 	f := n.fsys
 	p, en := n.writableChild(name)
 	if en != 0 {
 		return nil, nil, 0, en
 	}
-	if len(f.ns.fileKey(p)) > maxKeyLen {
-		return nil, nil, 0, syscall.ENAMETOOLONG
+	if _, en := f.ns.newKey(p, false); en != 0 {
+		return nil, nil, 0, en
 	}
 	a := f.newAttr(ctx, syscall.S_IFREG|mode&07777)
 	a.ContentType = mime.TypeByExtension(path.Ext(name))
@@ -231,6 +236,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 // Unlink deletes a file's object (or just its local state if it was never
 // committed).
 func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
+	ctx = detach(ctx)
 	f := n.fsys
 	p, en := n.removableChild(name)
 	if en != 0 {
@@ -242,6 +248,7 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if !n.pendingChild(name) {
 		n.keepParent(ctx)
 		if err := f.deleteIfPresent(ctx, key); err != nil {
+			f.unsure(n, name)
 			return f.errno("unlink", key, err)
 		}
 	}
@@ -263,16 +270,21 @@ func (n *node) pendingChild(name string) bool {
 
 // Symlink writes an object whose body is the target, with S_IFLNK mode.
 func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ctx = detach(ctx)
 	f := n.fsys
 	p, en := n.writableChild(name)
 	if en != 0 {
 		return nil, en
 	}
-	key := f.ns.fileKey(p)
+	key, en := f.ns.newKey(p, false)
+	if en != 0 {
+		return nil, en
+	}
 	a := f.newAttr(ctx, syscall.S_IFLNK|0777)
 	a.Size = uint64(len(target))
 	res, err := f.st.PutObject(ctx, key, bytes.NewReader([]byte(target)), int64(len(target)), f.writeOptions(a))
 	if err != nil {
+		f.unsure(n, name)
 		return nil, f.errno("symlink", key, err)
 	}
 	a.ETag = res.ETag
@@ -318,6 +330,9 @@ func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 
 // Link: hard links are not supported.
 func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if p, en := n.childPath(name); en == 0 && n.fsys.ns.checkPath(p) != 0 {
+		return nil, syscall.ENAMETOOLONG
+	}
 	return nil, syscall.ENOTSUP
 }
 
@@ -326,6 +341,10 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 // device number (s3fs's form). The kernel serves FIFO, socket and device
 // I/O itself; the kernel checks CAP_MKNOD for devices.
 func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ctx = detach(ctx)
+	if p, en := n.childPath(name); en == 0 && n.fsys.ns.checkPath(p) != 0 {
+		return nil, syscall.ENAMETOOLONG
+	}
 	if t := mode & syscall.S_IFMT; t != syscall.S_IFREG && !isSpecialType(t) {
 		return nil, syscall.EINVAL
 	}
@@ -334,13 +353,17 @@ func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 	if en != 0 {
 		return nil, en
 	}
-	key := f.ns.fileKey(p)
+	key, en := f.ns.newKey(p, false)
+	if en != 0 {
+		return nil, en
+	}
 	a := f.newAttr(ctx, mode)
 	if isDevice(mode & syscall.S_IFMT) {
 		a.Rdev = dev
 	}
 	res, err := f.st.PutObject(ctx, key, emptyBody(), 0, f.writeOptions(a))
 	if err != nil {
+		f.unsure(n, name)
 		return nil, f.errno("mknod", key, err)
 	}
 	a.ETag = res.ETag

@@ -58,7 +58,13 @@ type handle struct {
 func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	f := n.fsys
 	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	if !write {
+		var release func()
+		ctx, release = patient(ctx) // as lookup: open(O_CREAT) of an existing file (detach.go)
+		defer release()
+	}
 	if write {
+		ctx = detach(ctx) // a writer's open belongs to its change (detach.go)
 		if en := f.checkWritable(); en != 0 {
 			return nil, 0, en
 		}
@@ -229,16 +235,15 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 // extra version) before the content. The empty file is still committed:
 // by the release after the last close (`: > f`, touch).
 //
-// close and fsync are not interruptible: they ignore FUSE interrupts
-// (context.WithoutCancel) and return only once the commit succeeded or
-// really failed. A signal that merely lands while the caller waits — Go's
+// close and fsync are not interruptible (detach.go): they ignore FUSE
+// interrupts and return only once the commit succeeded or really failed. A signal that merely lands while the caller waits — Go's
 // runtime sends SIGURG for preemption all the time — would otherwise turn a
 // good upload into EINTR from close(2), which programs do not retry.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
 	if !h.write || h.deferFlush() {
 		return 0
 	}
-	return h.n.commit(context.WithoutCancel(ctx))
+	return h.n.commit(detach(ctx))
 }
 
 // markWrote records data written through h.
@@ -260,7 +265,7 @@ func (h *handle) deferFlush() bool {
 }
 
 func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	return h.n.commit(context.WithoutCancel(ctx))
+	return h.n.commit(detach(ctx))
 }
 
 func (h *handle) Release(ctx context.Context) syscall.Errno {
@@ -345,6 +350,7 @@ func (h *handle) Allocate(ctx context.Context, off, size uint64, mode uint32) sy
 // Setattr: truncate through the write state; mode, owner and times as a
 // metadata update (folded into the upload when data is pending).
 func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	ctx = detach(ctx)
 	f := n.fsys
 	if en := f.checkWritable(); en != 0 {
 		return en
@@ -419,5 +425,5 @@ func (n *node) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) sysc
 	if n.IsDir() {
 		return 0
 	}
-	return n.commit(ctx)
+	return n.commit(detach(ctx))
 }

@@ -130,6 +130,7 @@ func (n *node) persistMeta(ctx context.Context, a objAttr) syscall.Errno {
 		err = f.st.SetObjectMetadata(ctx, key, obsclient.MetadataReplace, metaOptions(a))
 	}
 	if err != nil {
+		f.unsureAttr(n) // the update may have landed
 		return f.errno("setattr", key, err)
 	}
 	n.mu.Lock()

@@ -17,6 +17,7 @@ package fs
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/obsfs/obsfs/obsclient"
@@ -57,6 +58,39 @@ func (ns namespace) dirKey(p string) string {
 	}
 	return ns.prefix + p + "/"
 }
+
+// checkPath reports ENAMETOOLONG for a path that no object can have: a last
+// segment over 255 bytes (NAME_MAX, what statfs promises) or a file key over
+// OBS's 1,024 bytes (a directory's key is one byte longer, so such a path
+// cannot be a directory either). A file key of exactly 1,024 bytes is valid.
+func (ns namespace) checkPath(p string) syscall.Errno {
+	if len(p[strings.LastIndexByte(p, '/')+1:]) > maxNameLen || len(ns.fileKey(p)) > maxKeyLen {
+		return syscall.ENAMETOOLONG
+	}
+	return 0
+}
+
+// newKey returns the key of a file (or, with dir, the marker of a directory)
+// about to be created at p, or ENAMETOOLONG when the mount could not show it
+// or OBS would refuse it: a name the listing would hide must never be
+// created (it could not be listed, nor its directory removed).
+func (ns namespace) newKey(p string, dir bool) (string, syscall.Errno) {
+	if en := ns.checkPath(p); en != 0 {
+		return "", en
+	}
+	k := ns.fileKey(p)
+	if dir {
+		k = ns.dirKey(p)
+	}
+	if len(k) > maxKeyLen {
+		return "", syscall.ENAMETOOLONG
+	}
+	return k, 0
+}
+
+// canBeDir reports whether a directory at p could exist: its marker key (one
+// byte longer than the file key) fits OBS's limit.
+func (ns namespace) canBeDir(p string) bool { return len(ns.dirKey(p)) <= maxKeyLen }
 
 // pathOf is the inverse of fileKey/dirKey: the path of a key under the
 // prefix, without a trailing slash; ok is false outside the prefix.

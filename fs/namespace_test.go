@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/obsfs/obsfs/obsclient"
@@ -179,5 +180,62 @@ func TestPageMergerBoundedHold(t *testing.T) {
 	total += len(m.finish())
 	if total != 100000 {
 		t.Fatalf("got %d entries", total)
+	}
+}
+
+// TestNewKeyLimits: a name over 255 bytes or a key over 1,024 bytes (mount
+// prefix and, for a directory, the trailing "/" included) is ENAMETOOLONG;
+// a key of exactly 1,024 bytes is valid.
+func TestNewKeyLimits(t *testing.T) {
+	seg := func(n int) string { return strings.Repeat("s", n) }
+	// mk makes a path of n bytes out of 200-byte segments.
+	mk := func(n int) string {
+		p := ""
+		for len(p)+201 < n {
+			p += seg(200) + "/"
+		}
+		return p + seg(n-len(p))
+	}
+	for _, tc := range []struct {
+		prefix, path string
+		dir          bool
+		wantLen      int // key length, or -1 for ENAMETOOLONG
+	}{
+		{"", seg(255), false, 255},
+		{"", seg(256), false, -1},
+		{"", seg(256), true, -1},
+		{"", "a/" + seg(256), false, -1},
+		{"", seg(300) + "/a", false, 302}, // only the last segment is new
+		{"", mk(1024), false, 1024},       // exactly 1,024: valid
+		{"", mk(1024), true, -1},          // its marker would be 1,025
+		{"", mk(1023), true, 1024},        // a directory's marker of 1,024
+		{"", mk(1025), false, -1},
+		{"p/", mk(1022), false, 1024}, // the prefix counts
+		{"p/", mk(1023), false, -1},
+		{"p/", mk(1021), true, 1024},
+		{"p/", mk(1022), true, -1},
+	} {
+		ns := namespace{prefix: tc.prefix}
+		k, en := ns.newKey(tc.path, tc.dir)
+		switch {
+		case tc.wantLen < 0 && en != syscall.ENAMETOOLONG:
+			t.Errorf("%q newKey(%d bytes, dir=%v) = %d bytes, %v; want ENAMETOOLONG", tc.prefix, len(tc.path), tc.dir, len(k), en)
+		case tc.wantLen >= 0 && (en != 0 || len(k) != tc.wantLen):
+			t.Errorf("%q newKey(%d bytes, dir=%v) = %d bytes, %v; want %d bytes", tc.prefix, len(tc.path), tc.dir, len(k), en, tc.wantLen)
+		}
+	}
+	// Lookups: a path is refused only when not even a file could be there.
+	ns := namespace{}
+	if en := ns.checkPath(mk(1024)); en != 0 {
+		t.Errorf("checkPath(1,024-byte file) = %v", en)
+	}
+	if ns.canBeDir(mk(1024)) || !ns.canBeDir(mk(1023)) {
+		t.Error("canBeDir: a directory's marker key is the path plus one byte")
+	}
+	if en := ns.checkPath(mk(1025)); en != syscall.ENAMETOOLONG {
+		t.Errorf("checkPath(1,025 bytes) = %v", en)
+	}
+	if en := ns.checkPath(seg(256)); en != syscall.ENAMETOOLONG {
+		t.Errorf("checkPath(256-byte name) = %v", en)
 	}
 }

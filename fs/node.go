@@ -90,6 +90,8 @@ func (n *node) key(p string) string {
 // Lookup finds a child: local state first, then caches and server. A child
 // listed but not yet fetched starts statahead of the entries after it.
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ctx, release := patient(ctx) // part of the mkdir, rename, … that follows (detach.go)
+	defer release()
 	return n.lookup(ctx, name, out, true)
 }
 
@@ -101,6 +103,9 @@ func (n *node) lookup(ctx context.Context, name string, out *fuse.EntryOut, ahea
 	p, en := n.childPath(name)
 	if en != 0 {
 		return nil, en
+	}
+	if en := f.ns.checkPath(p); en != 0 {
+		return nil, en // no object can have this name
 	}
 	if ch := n.localChild(name); ch != nil {
 		a := ch.localAttr()
@@ -167,6 +172,9 @@ func (n *node) setAttr(a objAttr) {
 	}
 	a.Mode = n.Mode()&syscall.S_IFMT | a.Mode&07777
 	a = withTouched(a, n.touched)
+	if a.ETag != n.attr.ETag {
+		n.target = "" // another object: read the symlink target again
+	}
 	n.attr, n.attrAt = a, time.Now()
 }
 
@@ -179,6 +187,8 @@ func (n *node) localAttr() objAttr {
 
 // Getattr answers from local state, the caches, or the server.
 func (n *node) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	ctx, release := patient(ctx)
+	defer release()
 	a, en := n.getattr(ctx)
 	if en != 0 {
 		return en

@@ -3,7 +3,10 @@ package fs
 import (
 	"os"
 	"sort"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/posixtest"
 )
@@ -43,6 +46,34 @@ func TestPosix(t *testing.T) {
 			e := newEnv(t)
 			mnt := e.mount(Options{})
 			fn(t, mnt)
+		})
+	}
+}
+
+// posixUnderSignals are the posixtest cases that change the tree, run again
+// while the process gets SIGURG (what Go's runtime sends to preempt
+// goroutines) every 100µs: posixtest calls the syscall package, which does
+// not retry EINTR, so an interrupted mkdir, rename or close fails the case.
+var posixUnderSignals = []string{"AppendWrite", "FileBasic", "MkdirRmdir", "OpenSymlinkRace",
+	"RenameOverwriteDestExist", "RenameOverwriteDestNoExist", "SymlinkReadlink", "TruncateFile", "XAttr"}
+
+// TestPosixUnderSignals runs posixUnderSignals under a SIGURG storm.
+func TestPosixUnderSignals(t *testing.T) {
+	for _, name := range posixUnderSignals {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			mnt := e.mount(Options{})
+			var stop atomic.Bool
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for !stop.Load() {
+					_ = syscall.Kill(os.Getpid(), syscall.SIGURG)
+					time.Sleep(100 * time.Microsecond)
+				}
+			}()
+			defer func() { stop.Store(true); <-done }()
+			posixtest.All[name](t, mnt)
 		})
 	}
 }

@@ -27,6 +27,7 @@ import (
 var _ = (gofs.NodeRenamer)((*node)(nil))
 
 func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	ctx = detach(ctx)
 	f := n.fsys
 	if en := f.checkWritable(); en != 0 {
 		return en
@@ -52,6 +53,9 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if en != 0 {
 		return en
 	}
+	if en := f.ns.checkPath(to); en != 0 {
+		return en
+	}
 	if from == to {
 		return 0
 	}
@@ -59,6 +63,9 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	ctx = obsclient.WithRetryBudget(ctx, f.opts.RetryBudget)
 	src, en := n.entryAttr(ctx, name, from)
 	if en != 0 {
+		return en
+	}
+	if _, en := f.ns.newKey(to, src.isDir()); en != 0 {
 		return en
 	}
 	targetDir, en := f.prepareTarget(ctx, np, newName, to, src.isDir(), flags)
@@ -74,6 +81,8 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	}
 	if en != 0 {
 		f.renameFailed(n, name, np, newName, from, to)
+		f.unsure(n, name)
+		f.unsure(np, newName)
 		return en
 	}
 	f.renamed(np, newName, from, to, src.isDir())
@@ -232,11 +241,33 @@ func (f *FS) renameDir(ctx context.Context, parent *node, from, to string, targe
 	if err != nil {
 		return f.errno("rename", fk, err)
 	}
+	if en := f.fitsUnder(keys, open, fk, tk, from, to); en != 0 {
+		return en
+	}
 	if err := f.copyAll(ctx, keys, fk, tk, targetDir); err != nil {
 		return f.errno("rename", fk, err)
 	}
 	if err := f.deleteAll(ctx, keys); err != nil {
 		return f.errno("rename", fk, err)
+	}
+	return 0
+}
+
+// fitsUnder returns ENAMETOOLONG, before anything is copied, if a key under
+// fk (or a file open under from) would exceed OBS's key limit under tk.
+func (f *FS) fitsUnder(keys []string, open []*node, fk, tk, from, to string) syscall.Errno {
+	if len(tk) <= len(fk) {
+		return 0
+	}
+	for _, k := range keys {
+		if len(k)-len(fk)+len(tk) > maxKeyLen {
+			return syscall.ENAMETOOLONG
+		}
+	}
+	for _, d := range open {
+		if p, ok := d.path(); ok && strings.HasPrefix(p, from+"/") && f.ns.checkPath(to+p[len(from):]) != 0 {
+			return syscall.ENAMETOOLONG
+		}
 	}
 	return 0
 }
@@ -294,7 +325,7 @@ func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMa
 		wg.Add(1)
 		go func(k, dst string) {
 			defer func() { <-sem; wg.Done() }()
-			if err := f.copyKey(context.WithoutCancel(ctx), dst, k); err != nil {
+			if err := f.copyKey(detach(ctx), dst, k); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -306,7 +337,7 @@ func (f *FS) copyAll(ctx context.Context, keys []string, from, to string, keepMa
 	wg.Wait()
 	if firstErr != nil {
 		undo := slices.DeleteFunc(attempted, func(k string) bool { return keepMarker && k == to })
-		if err := f.deleteAll(context.WithoutCancel(ctx), undo); err != nil {
+		if err := f.deleteAll(detach(ctx), undo); err != nil {
 			f.log.Warn("rename: removing partial copies", zap.String("prefix", to), zap.Error(err))
 		}
 	}

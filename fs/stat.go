@@ -31,7 +31,7 @@ func (f *FS) stat(ctx context.Context, p string) (objAttr, error) {
 	if _, ok := f.meta.Negative.Get(fk); ok {
 		return objAttr{}, syscall.ENOENT
 	}
-	if f.ttl > 0 && len(dk) <= maxKeyLen {
+	if f.ttl > 0 && f.ns.checkPath(p) == 0 {
 		// A fresh listing of the parent that lists p saves the LIST
 		// (statahead.go); repeated misses in a directory list it once.
 		if a, ok, err := f.statListed(ctx, p); ok {
@@ -43,8 +43,8 @@ func (f *FS) stat(ctx context.Context, p string) (objAttr, error) {
 
 // statFresh asks the server (sharing a call already in flight for p).
 func (f *FS) statFresh(ctx context.Context, p string) (objAttr, error) {
-	if len(f.ns.dirKey(p)) > maxKeyLen {
-		return objAttr{}, syscall.ENAMETOOLONG
+	if en := f.ns.checkPath(p); en != 0 {
+		return objAttr{}, en
 	}
 	return f.heads.do(ctx, p, func(ctx context.Context) (objAttr, error) {
 		return f.statRemote(ctx, p)
@@ -63,7 +63,10 @@ func (f *FS) statRemote(ctx context.Context, p string) (objAttr, error) {
 		defer wg.Done()
 		info, headErr = f.st.HeadObject(ctx, fk, f.getOptions())
 	}()
-	list, listErr := f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: dk, MaxKeys: 1})
+	list, listErr := &obsclient.ListResult{}, error(nil)
+	if f.ns.canBeDir(p) { // else only a file (key of 1,024 bytes) fits here
+		list, listErr = f.st.ListObjects(ctx, obsclient.ListOptions{Prefix: dk, MaxKeys: 1})
+	}
 	wg.Wait()
 	if listErr != nil {
 		return objAttr{}, listErr

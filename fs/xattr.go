@@ -91,6 +91,7 @@ func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 }
 
 func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	ctx = detach(ctx)
 	if en := n.fsys.checkWritable(); en != 0 {
 		return en
 	}
@@ -126,6 +127,7 @@ func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 }
 
 func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	ctx = detach(ctx)
 	if en := n.fsys.checkWritable(); en != 0 {
 		return en
 	}

@@ -61,3 +61,57 @@ func TestListingPastOnePage(t *testing.T) {
 		t.Errorf("ls -1 | wc -l = %s, want %d", strings.TrimSpace(out), n)
 	}
 }
+
+// TestLongNamesRefusedEndToEnd: a name the mount could not list (over 255
+// bytes) or a key over OBS's 1,024 bytes is refused with ENAMETOOLONG by
+// the shell tools, nothing reaches the bucket, and the directory stays
+// removable with rm -rf. On a prefix mount the prefix counts toward the
+// 1,024 bytes, and a key of exactly 1,024 bytes is a file like any other.
+func TestLongNamesRefusedEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	m := e.MountSource(t, e.Bucket+":/pre")
+	long := strings.Repeat("a", 256)
+	sh(t, m.Dir, "mkdir", "d")
+	sh(t, m.Dir, "touch", "d/f")
+	before := e.Stats()
+	for _, argv := range [][]string{
+		{"touch", "d/" + long},
+		{"mkdir", "d/" + long},
+		{"ln", "-s", "t", "d/" + long},
+		{"mv", "d/f", "d/" + long},
+		{"ln", "d/f", "d/" + long},
+		{"mkfifo", "d/" + long},
+		{"stat", "d/" + long},
+	} {
+		r := runCmd(m.Dir, nil, argv...)
+		if r.Code == 0 || !strings.Contains(r.Stderr, "File name too long") {
+			t.Errorf("%s of a 256-byte name: exit %d, stderr %q; want \"File name too long\"", argv[0], r.Code, tailString(r.Stderr, 80))
+		}
+	}
+	delta := statsSub(e.Stats(), before)
+	if n := requests(delta, "PutObject", "CopyObject", "DeleteObject", "DeleteObjects", "InitiateMultipartUpload"); n != 0 {
+		t.Errorf("refused names sent %d changing requests: %s", n, formatStats(delta))
+	}
+	if got := e.keys(t, "pre/d/"); !slices.Equal(got, []string{"pre/d/", "pre/d/f"}) {
+		t.Errorf("bucket under pre/d/: %q", got)
+	}
+	sh(t, m.Dir, "rm", "-rf", "d")
+	if got := e.keys(t, "pre/d"); len(got) != 0 {
+		t.Errorf("after rm -rf d the bucket holds %q", got)
+	}
+
+	// "pre/" + 1,020 bytes = a key of exactly 1,024 bytes.
+	dir := strings.Repeat(strings.Repeat("s", 200)+"/", 5) // 1,005 bytes
+	sh(t, m.Dir, "mkdir", "-p", dir)
+	name := dir + strings.Repeat("k", 1020-len(dir))
+	sh(t, m.Dir, "sh", "-c", `echo 1024 > "$1"`, "sh", name)
+	if body, _ := e.getObject(t, "pre/"+name); string(body) != "1024\n" {
+		t.Errorf("1,024-byte key holds %q", body)
+	}
+	if got := strings.TrimSpace(sh(t, m.Dir, "ls", dir)); got != strings.Repeat("k", 1020-len(dir)) {
+		t.Errorf("ls of the directory holding a 1,024-byte key: %q", got)
+	}
+	if r := runCmd(m.Dir, nil, "touch", name+"x"); r.Code == 0 || !strings.Contains(r.Stderr, "File name too long") {
+		t.Errorf("touch of a 1,025-byte key: exit %d, stderr %q", r.Code, tailString(r.Stderr, 80))
+	}
+}
