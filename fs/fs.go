@@ -47,6 +47,13 @@ type Options struct {
 	CacheSize           int64         // memory block cache bytes; 0 = no block cache
 	CacheDir            string        // spool files live here, or in os.TempDir(); and the disk block cache (CacheDir/blocks)
 	DiskCacheSize       int64         // disk block cache bytes when CacheDir is set; 0 = 4 GiB; < 0 disables
+	// JournalDir makes writes crash-safe: spool files and their journal
+	// records live there and FS.Recover commits what a crashed mount left
+	// (transfer/journal.go). "" = no journal (spools unlinked, in CacheDir).
+	JournalDir string
+	// CacheReserve is the free space the disk block cache leaves on its
+	// filesystem (s3fs ensure_diskfree); 0 = the smaller of 1 GiB and 5%.
+	CacheReserve int64
 	DefaultACL          string
 	StorageClass        string
 	SSE                 *obsclient.SSE
@@ -54,7 +61,11 @@ type Options struct {
 	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = 1h
 	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
 	Logger              *zap.Logger
+
+	bucket string // set by New: written into journal records
 }
+
+func withBucket(o Options, name string) Options { o.bucket = name; return o }
 
 // FS is a mounted (or mountable) view of a bucket prefix.
 type FS struct {
@@ -65,6 +76,8 @@ type FS struct {
 	fetcher *transfer.Fetcher  // shared limit on GETs in flight
 	blocks  *cache.Blocks      // memory block cache; nil when CacheSize is 0
 	disk    *transfer.DiskTier // disk block cache tier; nil without CacheDir
+	diskc   *cache.Disk        // the disk block cache itself (Reclaim on ENOSPC)
+	journal *transfer.Journal  // crash journal; nil without JournalDir
 	opts    Options
 	ns      namespace
 	defs    attrDefaults
@@ -105,7 +118,7 @@ type FS struct {
 // New builds the filesystem for bucket b. It contacts the server once (HEAD
 // bucket) to learn whether b is a parallel file system.
 func New(b *obsclient.Bucket, o Options) (*FS, error) {
-	f, err := newFS(b, o)
+	f, err := newFS(b, withBucket(o, b.Name()))
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +163,15 @@ func newFS(st store, o Options) (*FS, error) {
 		if err != nil {
 			return nil, err
 		}
+		dc.SetReserve(o.CacheReserve)
+		f.diskc = dc
 		f.disk = transfer.NewDiskTier(dc, transfer.DiskTierConfig{})
+	}
+	if o.JournalDir != "" {
+		if f.journal, err = transfer.OpenJournal(transfer.JournalConfig{Dir: o.JournalDir, Bucket: o.bucket,
+			Reclaim: f.reclaim, Logger: o.Logger.Named("journal")}); err != nil {
+			return nil, err
+		}
 	}
 	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger})
 	f.meta = cache.NewMeta[objAttr, []listEntry](cache.MetaConfig{TTL: f.ttl, MaxEntries: o.MaxStatCacheEntries})

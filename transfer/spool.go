@@ -103,6 +103,9 @@ func (s *Spool) SetAppendable(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appendable = on
+	if s.jf != nil {
+		s.jAppendLocked(s.stateLocked())
+	}
 }
 
 // NewSpool creates a spool in dir. base is the object the file starts as

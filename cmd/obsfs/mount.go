@@ -31,6 +31,7 @@ func mountFS(c *Config, bucket *obsclient.Bucket, sse *obsclient.SSE, log *zap.L
 	if err != nil {
 		return nil, failf(exitFailure, "%s", strings.TrimPrefix(err.Error(), "obsfs: "))
 	}
+	recoverJournal(fsys, log)
 	srv, err := fsys.Mount(c.Mountpoint, mountConfig(c))
 	if err != nil {
 		return nil, failf(exitMount, "cannot mount on %s: %s", c.Mountpoint, strings.TrimPrefix(err.Error(), "obsfs: "))
@@ -46,7 +47,7 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 		ReadOnly:     c.ReadOnly,
 		StatCacheTTL: c.StatCacheTTL, MaxStatCacheEntries: c.MaxStatCacheEntries, TrustListing: c.TrustListing,
 		MultipartSize: c.MultipartSize, ParallelCount: c.ParallelCount,
-		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize,
+		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize, JournalDir: journalDir(c),
 		DefaultACL: c.DefaultACL, StorageClass: c.StorageClass, SSE: sse,
 		ControlDir: c.ControlDir, PresignExpires: c.PresignExpires, Logger: log.Named("fs"),
 	}

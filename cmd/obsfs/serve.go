@@ -111,6 +111,7 @@ func startMount(ctx context.Context, c *Config, getenv func(string) string, log 
 	if err != nil {
 		return nil, "", err
 	}
+	cleanStaleMount(c.Mountpoint, log)
 	if err := checkMountpoint(c); err != nil {
 		return nil, "", err
 	}
@@ -118,6 +119,9 @@ func startMount(ctx context.Context, c *Config, getenv func(string) string, log 
 		return nil, "", err
 	}
 	if err := prepareCacheDir(c); err != nil {
+		return nil, "", err
+	}
+	if err := lockCacheDir(c); err != nil {
 		return nil, "", err
 	}
 	bucket, info, err := openBucket(ctx, c, creds, credSource, log)
