@@ -53,14 +53,14 @@ type Options struct {
 	JournalDir string
 	// CacheReserve is the free space the disk block cache leaves on its
 	// filesystem (s3fs ensure_diskfree); 0 = the smaller of 1 GiB and 5%.
-	CacheReserve int64
-	DefaultACL          string
-	StorageClass        string
-	SSE                 *obsclient.SSE
-	ControlDir          string        // hidden control directory at the root ("" = none); see control.go
-	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = 1h
-	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
-	Logger              *zap.Logger
+	CacheReserve   int64
+	DefaultACL     string
+	StorageClass   string
+	SSE            *obsclient.SSE
+	ControlDir     string        // hidden control directory at the root ("" = none); see control.go
+	PresignExpires time.Duration // lifetime of user.obs.url; 0 = 1h
+	TrustListing   bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
+	Logger         *zap.Logger
 
 	bucket string // set by New: written into journal records
 }
