@@ -47,20 +47,21 @@ type Options struct {
 	CacheSize           int64         // memory block cache bytes; 0 = no block cache
 	CacheDir            string        // spool files live here, or in os.TempDir(); and the disk block cache (CacheDir/blocks)
 	DiskCacheSize       int64         // disk block cache bytes when CacheDir is set; 0 = 4 GiB; < 0 disables
+	DefaultACL          string
+	StorageClass        string
+	SSE                 *obsclient.SSE
+	ControlDir          string        // hidden control directory at the root ("" = none); see control.go
+	PresignExpires      time.Duration // lifetime of user.obs.url; 0 = 1h
+	TrustListing        bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
+	Logger              *zap.Logger
+
 	// JournalDir makes writes crash-safe: spool files and their journal
 	// records live there and FS.Recover commits what a crashed mount left
 	// (transfer/journal.go). "" = no journal (spools unlinked, in CacheDir).
 	JournalDir string
 	// CacheReserve is the free space the disk block cache leaves on its
 	// filesystem (s3fs ensure_diskfree); 0 = the smaller of 1 GiB and 5%.
-	CacheReserve   int64
-	DefaultACL     string
-	StorageClass   string
-	SSE            *obsclient.SSE
-	ControlDir     string        // hidden control directory at the root ("" = none); see control.go
-	PresignExpires time.Duration // lifetime of user.obs.url; 0 = 1h
-	TrustListing   bool          // readdir types small objects as regular files without a HEAD; lookups still HEAD
-	Logger         *zap.Logger
+	CacheReserve int64
 
 	bucket string // set by New: written into journal records
 }
