@@ -90,6 +90,15 @@ func lockCacheDir(c *Config) error {
 	return nil
 }
 
+// releaseCacheDir drops the lock (a failed start, or the end of serve, so
+// the same process can mount again).
+func releaseCacheDir() {
+	if heldLock != nil {
+		_ = heldLock.Close()
+		heldLock = nil
+	}
+}
+
 // privateDir makes dir a directory of ours, mode 0700, refusing one that
 // another user owns or a symlink (a shared /tmp).
 func privateDir(dir string) error {

@@ -71,6 +71,7 @@ func serve(c *Config, getenv func(string) string, log *zap.Logger, ready func(er
 		return exitCode(err)
 	}
 	log.Info("mounted", configFields(c, credSource)...)
+	defer releaseCacheDir()
 	return serveUntilExit(m, c.Mountpoint, sigs, log)
 }
 
@@ -124,6 +125,11 @@ func startMount(ctx context.Context, c *Config, getenv func(string) string, log 
 	if err := lockCacheDir(c); err != nil {
 		return nil, "", err
 	}
+	defer func() {
+		if err != nil {
+			releaseCacheDir()
+		}
+	}()
 	bucket, info, err := openBucket(ctx, c, creds, credSource, log)
 	if err != nil {
 		return nil, "", err
