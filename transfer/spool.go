@@ -172,6 +172,16 @@ func (s *Spool) WriteAt(p []byte, off int64) (int, error) {
 		return 0, ErrClosed
 	}
 	n, err := s.writeFileLocked(p, off)
+	if err != nil && off+int64(n) > s.size {
+		// A failed write (ENOSPC) is reported as not done at all (FUSE
+		// has no short write with an error): bytes it left past the end
+		// are dropped, so they never show up, e.g. after a truncate up.
+		// Bytes it overwrote within the file did change and stay dirty.
+		n = int(max(0, s.size-off))
+		if terr := s.f.Truncate(s.size); terr != nil {
+			return 0, errors.Join(err, terr)
+		}
+	}
 	if n > 0 {
 		end := off + int64(n)
 		from := min(off, s.size) // a hole [size, off) becomes local zeros
