@@ -136,7 +136,7 @@ var options = []option{
 	sizeOpt("multipart_size", "16M", 5<<20, 5<<30, "part size of multipart uploads (bare number: MiB; grows for very large files)", func(c *Config) *int64 { return &c.MultipartSize }),
 	intOpt("parallel_count", 8, 1, 100, "parallel requests per file for uploads and ranged reads", func(c *Config) *int { return &c.ParallelCount }),
 	sizeOpt("cache_size", "128M", 1<<20, 1<<40, "memory for the read block cache; the process keeps to about this plus 128 MiB (Go soft memory limit, unless `GOMEMLIMIT` is set) (bare number: MiB)", func(c *Config) *int64 { return &c.CacheSize }),
-	strOpt("use_cache", "", "DIR", "directory for write spool files (default: `$TMPDIR`, else `/tmp`) and, when given, the disk block cache in `DIR/blocks`", func(c *Config) *string { return &c.CacheDir }, nil),
+	strOpt("use_cache", "", "DIR", "directory for write spool files and their crash journal (`DIR/journal`; default: `$TMPDIR/obsfs-UID/HASH` per bucket, prefix and mount point) and, when given, the disk block cache in `DIR/blocks`; locked by one mount at a time. The next mount with the same directory commits what a crashed one left: keep it on a persistent disk (a tmpfs loses it at reboot)", func(c *Config) *string { return &c.CacheDir }, nil),
 	sizeOpt("disk_cache_size", "4G", 0, 1<<50, "bound of the disk block cache under `use_cache` (LRU; blocks are kept across remounts while the object's ETag is unchanged; it also leaves the smaller of 1 GiB and 5% of the filesystem free; `0` disables; bare number: MiB)", func(c *Config) *int64 { return &c.DiskCacheSize }),
 
 	durOpt("connect_timeout", "10s", "timeout to connect (TCP + TLS) to the endpoint", func(c *Config) *time.Duration { return &c.ConnectTimeout }),
