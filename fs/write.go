@@ -190,6 +190,16 @@ func (w *writeState) spool() *transfer.Spool {
 	return w.sp
 }
 
+// SweepJournal removes the spool files left with nothing to commit once
+// the mount is over (after the final Flush), and reports whether the
+// journal directory holds no record (true without a journal).
+func (f *FS) SweepJournal() bool {
+	if f.journal == nil {
+		return true
+	}
+	return f.journal.Sweep()
+}
+
 // Recover commits what a crashed mount using the same journal directory
 // left behind (transfer.Journal.Recover). Call it before Mount.
 func (f *FS) Recover(ctx context.Context) (transfer.RecoverResult, error) {

@@ -99,6 +99,31 @@ func (j *Journal) Recover(ctx context.Context, rc RecoverConfig) (RecoverResult,
 	return res, errors.Join(errs...)
 }
 
+// Sweep removes the data files that have no record (spools with nothing to
+// commit), and reports whether the directory holds no record either. Call
+// it only when no spool of this journal is in use (at exit).
+func (j *Journal) Sweep() (empty bool) {
+	ents, err := os.ReadDir(j.cfg.Dir)
+	if err != nil {
+		return false
+	}
+	recs := map[string]bool{}
+	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), journalExt); ok {
+			recs[id] = true
+		}
+	}
+	empty = true
+	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), dataExt); ok && !recs[id] {
+			_ = os.Remove(filepath.Join(j.cfg.Dir, e.Name()))
+		} else if e.Name() != ".lock" {
+			empty = false
+		}
+	}
+	return empty
+}
+
 func (j *Journal) recoverOne(ctx context.Context, rc RecoverConfig, id string, res *RecoverResult) error {
 	jp, dp := filepath.Join(j.cfg.Dir, id+journalExt), filepath.Join(j.cfg.Dir, id+dataExt)
 	rec, bad, err := readRecord(jp)

@@ -90,9 +90,26 @@ func lockCacheDir(c *Config) error {
 	return nil
 }
 
+// atExit runs when the mount is over (set by mountFS).
+var atExit func()
+
+// cleanJournalDir removes spool files with nothing to commit and, for the
+// default journal directory, the directory itself when nothing is left.
+func cleanJournalDir(c *Config, fsys *fs.FS) {
+	if fsys.SweepJournal() && c.CacheDir == "" {
+		dir := journalDir(c)
+		_ = os.Remove(filepath.Join(dir, ".lock"))
+		_ = os.Remove(dir)
+	}
+}
+
 // releaseCacheDir drops the lock (a failed start, or the end of serve, so
 // the same process can mount again).
 func releaseCacheDir() {
+	if atExit != nil {
+		atExit()
+		atExit = nil
+	}
 	if heldLock != nil {
 		_ = heldLock.Close()
 		heldLock = nil

@@ -31,7 +31,12 @@ func mountFS(c *Config, bucket *obsclient.Bucket, sse *obsclient.SSE, log *zap.L
 	if err != nil {
 		return nil, failf(exitFailure, "%s", strings.TrimPrefix(err.Error(), "obsfs: "))
 	}
-	recoverJournal(fsys, log)
+	if c.ReadOnly {
+		log.Info("read-only mount: files left by a crashed mount (if any) wait for a read-write mount")
+	} else {
+		recoverJournal(fsys, log)
+	}
+	atExit = func() { cleanJournalDir(c, fsys) }
 	srv, err := fsys.Mount(c.Mountpoint, mountConfig(c))
 	if err != nil {
 		return nil, failf(exitMount, "cannot mount on %s: %s", c.Mountpoint, strings.TrimPrefix(err.Error(), "obsfs: "))

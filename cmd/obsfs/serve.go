@@ -173,7 +173,7 @@ func flushAtExit(m mounted, sigs <-chan os.Signal, log *zap.Logger) int {
 		}
 	}()
 	if err := m.Flush(ctx); err != nil {
-		log.Error("flush at exit failed: changes not yet uploaded are lost", zap.Error(err))
+		log.Error("flush at exit failed: the files not uploaded stay in the write journal; the next mount with the same cache directory commits them", zap.Error(err))
 		return exitFailure
 	}
 	log.Info("flushed")
