@@ -523,6 +523,57 @@ func (s *Spool) forgetLocked() {
 	s.jr = nil
 }
 
+// adoptRecord journals a spool rebuilt by Recover in its old record,
+// replaced atomically by one fresh state (a torn tail is gone).
+func (s *Spool) adoptRecord(j *Journal, id string, rec record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jr, s.jid = j, id
+	s.jkey, s.jmeta, s.jctype = rec.Key, rec.Meta, rec.ContentType
+	err := func() error {
+		buf, err := encodeEntry(s.stateLocked())
+		if err != nil {
+			return err
+		}
+		tmp := s.journalPath() + ".tmp"
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(buf)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp, s.journalPath())
+		}
+		if err != nil {
+			_ = os.Remove(tmp)
+			return err
+		}
+		s.jf, err = os.OpenFile(s.journalPath(), os.O_WRONLY|os.O_APPEND, 0)
+		return err
+	}()
+	if err != nil {
+		s.jr, s.jf = nil, nil
+	}
+	return err
+}
+
+// detachJournal stops journaling without touching the files.
+func (s *Spool) detachJournal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jf != nil {
+		_ = s.jf.Close()
+		s.jf = nil
+	}
+	s.jr = nil
+}
+
 // reclaimSlack is asked for beyond the bytes a failed write needed, so a
 // burst of writes does not reclaim block by block.
 const reclaimSlack = 4 << 20

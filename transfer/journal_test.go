@@ -368,3 +368,39 @@ func TestJournalCleanAndForget(t *testing.T) {
 	require.True(t, j.Sweep())
 	require.Empty(t, names())
 }
+
+// TestJournalRecoverLeavesNoUpload: an upload that recovery itself starts
+// is journaled: when it can be neither completed nor aborted (as if the
+// recovering process died), the next recovery aborts it and commits.
+func TestJournalRecoverLeavesNoUpload(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	j, _ := newTestJournal(t, dir)
+	u := NewUploader(e.b, UploaderConfig{PartSize: MinPartSize})
+	s, err := j.NewSpool(nil, e.b)
+	require.NoError(t, err)
+	s.Describe("multi.bin", nil, "")
+	data := bytes.Repeat([]byte("m"), 3*MinPartSize+7)
+	_, err = s.WriteAt(data, 0)
+	require.NoError(t, err)
+	crash(s)
+
+	for _, op := range []string{"CompleteMultipartUpload", "AbortMultipartUpload"} {
+		require.NoError(t, e.srv.InjectFault(obstest.Fault{Op: op, Count: -1, Kind: obstest.FaultStatus, Status: 403, Code: "AccessDenied"}))
+	}
+	res, err := j.Recover(ctx, recoverCfg(e, u, time.Now()))
+	require.Error(t, err)
+	require.Equal(t, 1, res.Failed)
+	require.Len(t, e.srv.Uploads(testBucket), 1, "the upload recovery could not clean up")
+	e.srv.ClearFaults()
+
+	res, err = j.Recover(ctx, recoverCfg(e, u, time.Now()))
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Committed)
+	require.Equal(t, 1, res.Aborted)
+	require.Empty(t, e.srv.Uploads(testBucket))
+	require.Equal(t, data, e.body(t, "multi.bin"))
+	left, _ := os.ReadDir(dir)
+	require.Empty(t, left)
+}

@@ -171,7 +171,15 @@ func (j *Journal) recoverOne(ctx context.Context, rc RecoverConfig, id string, r
 	s.dirty = rec.Dirty.Clone()
 	s.present = rec.Dirty.Clone()
 	s.changed, s.appendable = true, rec.Appendable
-	defer s.Close() // unjournaled: leaves the files alone
+	// Journaled again, so uploads this commit starts are recorded (a crash
+	// during recovery leaves none behind) and a failure syncs the record.
+	if err := s.adoptRecord(j, id, rec); err != nil {
+		log.Warn("recovery: cannot rewrite the write journal; recovering without it", zap.Error(err))
+	}
+	defer func() {
+		s.detachJournal() // Close must not remove what a failure keeps
+		_ = s.Close()
+	}()
 
 	target, conflict, err := j.recoverTarget(ctx, rc, rec)
 	if err != nil {
