@@ -87,21 +87,17 @@ func lockCacheDir(c *Config) error {
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	heldLock = f
+	if c.CacheDir == "" {
+		lockedDefault = dir
+	}
 	return nil
 }
 
 // atExit runs when the mount is over (set by mountFS).
 var atExit func()
 
-// cleanJournalDir removes spool files with nothing to commit and, for the
-// default journal directory, the directory itself when nothing is left.
-func cleanJournalDir(c *Config, fsys *fs.FS) {
-	if fsys.SweepJournal() && c.CacheDir == "" {
-		dir := journalDir(c)
-		_ = os.Remove(filepath.Join(dir, ".lock"))
-		_ = os.Remove(dir)
-	}
-}
+// lockedDefault is the default journal directory this process locked.
+var lockedDefault string
 
 // releaseCacheDir drops the lock (a failed start, or the end of serve, so
 // the same process can mount again).
@@ -111,6 +107,13 @@ func releaseCacheDir() {
 		atExit = nil
 	}
 	if heldLock != nil {
+		if lockedDefault != "" { // leave no empty directory behind
+			if ents, err := os.ReadDir(lockedDefault); err == nil && len(ents) == 1 && ents[0].Name() == ".lock" {
+				_ = os.Remove(filepath.Join(lockedDefault, ".lock"))
+				_ = os.Remove(lockedDefault)
+			}
+			lockedDefault = ""
+		}
 		_ = heldLock.Close()
 		heldLock = nil
 	}

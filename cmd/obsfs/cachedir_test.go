@@ -39,6 +39,8 @@ func TestDefaultJournalDir(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
 	releaseCacheDir()
+	_, err = os.Stat(a)
+	assert.True(t, os.IsNotExist(err), "an empty default journal directory is removed")
 	// Another user's (or a too open) directory is refused.
 	require.NoError(t, os.Chmod(filepath.Dir(a), 0o777))
 	err = lockCacheDir(c)

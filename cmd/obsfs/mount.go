@@ -36,7 +36,7 @@ func mountFS(c *Config, bucket *obsclient.Bucket, sse *obsclient.SSE, log *zap.L
 	} else {
 		recoverJournal(fsys, log)
 	}
-	atExit = func() { cleanJournalDir(c, fsys) }
+	atExit = func() { fsys.SweepJournal() } // spool files with nothing to commit
 	srv, err := fsys.Mount(c.Mountpoint, mountConfig(c))
 	if err != nil {
 		return nil, failf(exitMount, "cannot mount on %s: %s", c.Mountpoint, strings.TrimPrefix(err.Error(), "obsfs: "))
