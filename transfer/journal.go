@@ -21,7 +21,8 @@ package transfer
 //	payload length bytes: one JSON object (jEntry)
 //
 // The first entry is a full state ("state"); the others are deltas applied
-// in order: "write" (bytes [off, end) written), "trunc" (new size),
+// in order: "write" (bytes [off, end) written), "have" (base bytes
+// [off, end) fetched into the data file), "trunc" (new size),
 // "describe" (key and metadata changed), "upload" / "uploaded" (a multipart
 // upload started / completed or aborted), or a new full "state" (after a
 // commit). Each entry is one write(2) of the whole entry, so a process
@@ -135,6 +136,7 @@ type jEntry struct {
 	Size        int64             `json:"size,omitempty"`
 	BaseLen     int64             `json:"baselen,omitempty"`
 	Dirty       []Interval        `json:"dirty,omitempty"`
+	Present     []Interval        `json:"present,omitempty"` // local bytes (base bytes fetched too)
 	Appendable  bool              `json:"appendable,omitempty"`
 	Changed     bool              `json:"changed,omitempty"`
 	Uploads     map[string]string `json:"uploads,omitempty"` // upload id → key
@@ -193,6 +195,7 @@ type record struct {
 	Size        int64
 	BaseLen     int64
 	Dirty       Ranges
+	Present     Ranges // local bytes: dirty ones and fetched base bytes
 	Appendable  bool
 	Changed     bool
 	Uploads     map[string]string // open multipart uploads: id → key
@@ -218,6 +221,13 @@ func replay(es []jEntry) (rec record, used int, bad string) {
 					return rec, i, fmt.Sprintf("entry %d: interval out of range", i)
 				}
 				rec.Dirty.Add(iv.Start, iv.End)
+				rec.Present.Add(iv.Start, iv.End)
+			}
+			for _, iv := range e.Present {
+				if iv.Start < 0 || iv.End > e.Size || iv.Start >= iv.End {
+					return rec, i, fmt.Sprintf("entry %d: interval out of range", i)
+				}
+				rec.Present.Add(iv.Start, iv.End)
 			}
 			for id, k := range e.Uploads {
 				rec.Uploads[id] = k
@@ -227,19 +237,24 @@ func replay(es []jEntry) (rec record, used int, bad string) {
 		case e.Op == "write" && e.Off >= 0 && e.End > e.Off:
 			from := min(e.Off, rec.Size)
 			rec.Dirty.Add(from, e.End)
+			rec.Present.Add(from, e.End)
 			rec.Size = max(rec.Size, e.End)
 			rec.Changed = true
 		case e.Op == "trunc" && e.Size >= 0:
 			if e.Size < rec.Size {
 				rec.Dirty.Remove(e.Size, rec.Size)
+				rec.Present.Remove(e.Size, rec.Size)
 				rec.BaseLen = min(rec.BaseLen, e.Size)
 			} else if e.Size > rec.Size {
 				rec.Dirty.Add(rec.Size, e.Size)
+				rec.Present.Add(rec.Size, e.Size)
 			}
 			if e.Size != rec.Size {
 				rec.Changed = true
 			}
 			rec.Size = e.Size
+		case e.Op == "have" && e.Off >= 0 && e.End > e.Off:
+			rec.Present.Add(e.Off, min(e.End, rec.Size))
 		case e.Op == "describe" && e.Key != "":
 			rec.Key, rec.Meta, rec.ContentType = e.Key, e.Meta, e.ContentType
 		case e.Op == "upload" && e.UploadID != "":
@@ -311,7 +326,8 @@ func copyMeta(m map[string]string) map[string]string {
 // stateLocked is the full state entry. REQUIRES mu.
 func (s *Spool) stateLocked() jEntry {
 	e := jEntry{Op: "state", Bucket: s.jr.cfg.Bucket, Key: s.jkey, Meta: s.jmeta, ContentType: s.jctype,
-		Size: s.size, BaseLen: s.baseLen, Dirty: s.dirty.Intervals(), Appendable: s.appendable, Changed: s.changed}
+		Size: s.size, BaseLen: s.baseLen, Dirty: s.dirty.Intervals(), Present: s.present.Intervals(),
+		Appendable: s.appendable, Changed: s.changed}
 	if s.base != nil {
 		b := *s.base
 		e.Base = &b

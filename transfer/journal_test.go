@@ -404,3 +404,54 @@ func TestJournalRecoverLeavesNoUpload(t *testing.T) {
 	left, _ := os.ReadDir(dir)
 	require.Empty(t, left)
 }
+
+// TestJournalRecoverConflictingEdit: an edit of an object another client
+// replaced meanwhile goes beside it whole when every base byte had been
+// read into the spool; with base bytes never fetched it cannot be rebuilt,
+// and its local bytes are kept under DIR/recovered with a log line.
+func TestJournalRecoverConflictingEdit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	j, logs := newTestJournal(t, dir)
+	u := NewUploader(e.b, UploaderConfig{})
+	old := bytes.Repeat([]byte("o"), 3<<20)
+
+	full, err := j.NewSpool(e.put(t, "full.bin", old), e.b)
+	require.NoError(t, err)
+	full.Describe("full.bin", nil, "")
+	_, err = full.WriteAt([]byte("NEW"), 10)
+	require.NoError(t, err)
+	buf := make([]byte, len(old))
+	_, err = full.ReadAt(ctx, buf, 0) // fetches every base byte
+	require.NoError(t, err)
+	want := bytes.Clone(old)
+	copy(want[10:], "NEW")
+
+	part, err := j.NewSpool(e.put(t, "part.bin", old), e.b)
+	require.NoError(t, err)
+	part.Describe("part.bin", nil, "")
+	_, err = part.WriteAt([]byte("PART"), 5)
+	require.NoError(t, err)
+
+	crash(full)
+	crash(part)
+	e.put(t, "full.bin", []byte("theirs"))
+	e.put(t, "part.bin", []byte("theirs"))
+
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	res, err := j.Recover(ctx, recoverCfg(e, u, now))
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Conflicts, "%+v", res)
+	require.Equal(t, 1, res.Stranded)
+	require.Equal(t, []byte("theirs"), e.body(t, "full.bin"))
+	require.Equal(t, want, e.body(t, "full.bin"+RecoveredSuffix+"20260506T070809Z"))
+	require.Equal(t, []byte("theirs"), e.body(t, "part.bin"))
+	kept, err := filepath.Glob(filepath.Join(dir, "recovered", "*-part.bin"))
+	require.NoError(t, err)
+	require.Len(t, kept, 1)
+	got, err := os.ReadFile(kept[0])
+	require.NoError(t, err)
+	require.Equal(t, []byte("PART"), got[5:9])
+	require.Equal(t, 1, logs.FilterMessageSnippet("local bytes kept").Len())
+}

@@ -169,7 +169,7 @@ func (j *Journal) recoverOne(ctx context.Context, rc RecoverConfig, id string, r
 	s := newSpoolFile(f, rec.Base, rc.Client)
 	s.size, s.baseLen, s.lowSize = rec.Size, rec.BaseLen, rec.Size
 	s.dirty = rec.Dirty.Clone()
-	s.present = rec.Dirty.Clone()
+	s.present = rec.Present.Clone()
 	s.changed, s.appendable = true, rec.Appendable
 	// Journaled again, so uploads this commit starts are recorded (a crash
 	// during recovery leaves none behind) and a failure syncs the record.

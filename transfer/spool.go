@@ -357,6 +357,9 @@ func (s *Spool) store(gen uint64, iv Interval, buf []byte) error {
 			return fmt.Errorf("transfer: spool write: %w", err)
 		}
 		s.present.Add(m.Start, m.End)
+		if s.jf != nil { // a clean spool has no record, and fetching does not dirty it
+			s.jAppendLocked(jEntry{Op: "have", Off: m.Start, End: m.End})
+		}
 	}
 	return nil
 }
