@@ -348,7 +348,7 @@ func (s *Spool) jStartLocked() {
 		s.jBreakLocked(err)
 		return
 	}
-	s.jf, s.jnew = f, true
+	s.jf, s.jnew, s.jsize = f, true, 0
 	s.jAppendLocked(s.stateLocked())
 }
 
@@ -372,14 +372,24 @@ func (s *Spool) jAppendLocked(e jEntry) {
 	if s.jf == nil {
 		return
 	}
+	if s.jsize > compactAt {
+		if st, err := encodeEntry(s.stateLocked()); err == nil && s.jsize > 4*int64(len(st)) {
+			if err := s.jRewriteLocked(); err != nil {
+				s.jBreakLocked(err)
+			}
+			return // the new state holds e: entries are written after their change
+		}
+	}
 	buf, err := encodeEntry(e)
 	if err == nil {
+		s.jsize += int64(len(buf))
 		_, err = s.jf.Write(buf)
 		if errors.Is(err, syscall.ENOSPC) && s.reclaim != nil && s.reclaim(int64(len(buf))+reclaimSlack) > 0 {
 			// A short write left a torn tail: rewrite the whole state.
 			if err = s.jf.Truncate(0); err == nil {
 				buf, err = encodeEntry(s.stateLocked())
 				if err == nil {
+					s.jsize = int64(len(buf))
 					_, err = s.jf.Write(buf)
 				}
 			}
@@ -546,38 +556,51 @@ func (s *Spool) adoptRecord(j *Journal, id string, rec record) error {
 	defer s.mu.Unlock()
 	s.jr, s.jid = j, id
 	s.jkey, s.jmeta, s.jctype = rec.Key, rec.Meta, rec.ContentType
-	err := func() error {
-		buf, err := encodeEntry(s.stateLocked())
-		if err != nil {
-			return err
-		}
-		tmp := s.journalPath() + ".tmp"
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(buf)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp, s.journalPath())
-		}
-		if err != nil {
-			_ = os.Remove(tmp)
-			return err
-		}
-		s.jf, err = os.OpenFile(s.journalPath(), os.O_WRONLY|os.O_APPEND, 0)
-		return err
-	}()
+	err := s.jRewriteLocked()
 	if err != nil {
 		s.jr, s.jf = nil, nil
 	}
 	return err
 }
+
+// jRewriteLocked replaces the record by one state entry, atomically (a
+// temp file renamed over it) and reopens it for appending. REQUIRES mu.
+func (s *Spool) jRewriteLocked() error {
+	buf, err := encodeEntry(s.stateLocked())
+	if err != nil {
+		return err
+	}
+	tmp := s.journalPath() + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(buf)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.journalPath())
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if s.jf != nil {
+		_ = s.jf.Close()
+	}
+	s.jf, err = os.OpenFile(s.journalPath(), os.O_WRONLY|os.O_APPEND, 0)
+	s.jsize = int64(len(buf))
+	return err
+}
+
+// compactAt: a record that grew past this (and past 4× its state) is
+// rewritten as one state entry, so a file written for hours keeps a small
+// record.
+const compactAt = 4 << 20
 
 // detachJournal stops journaling without touching the files.
 func (s *Spool) detachJournal() {

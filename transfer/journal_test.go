@@ -455,3 +455,29 @@ func TestJournalRecoverConflictingEdit(t *testing.T) {
 	require.Equal(t, []byte("PART"), got[5:9])
 	require.Equal(t, 1, logs.FilterMessageSnippet("local bytes kept").Len())
 }
+
+// TestJournalCompacts: a record of many writes is rewritten as one state
+// once it grows past compactAt, and still recovers the file.
+func TestJournalCompacts(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	j, _ := newTestJournal(t, dir)
+	s, err := j.NewSpool(nil, e.b)
+	require.NoError(t, err)
+	s.Describe("many.bin", nil, "")
+	want := make([]byte, 0, 1<<20)
+	for i := 0; len(want) < 1<<20; i++ {
+		p := []byte{byte(i), byte(i >> 8), byte(i >> 16), 7}
+		_, err := s.WriteAt(p, int64(len(want)))
+		require.NoError(t, err)
+		want = append(want, p...)
+	}
+	st, err := os.Stat(s.journalPath())
+	require.NoError(t, err)
+	require.Less(t, st.Size(), int64(compactAt+1024), "compacted")
+	crash(s)
+	res, err := j.Recover(context.Background(), recoverCfg(e, NewUploader(e.b, UploaderConfig{}), time.Now()))
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Committed)
+	require.Equal(t, want, e.body(t, "many.bin"))
+}

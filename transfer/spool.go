@@ -84,6 +84,7 @@ type Spool struct {
 	jid      string   // file name stem in the journal directory
 	jf       *os.File // the record; nil until there is something to commit
 	jnew     bool     // record created since the directory was last fsync'd
+	jsize    int64    // bytes in the record (compaction)
 	jbroken  bool     // journaling failed: no record any more
 	jkey     string
 	jmeta    map[string]string
