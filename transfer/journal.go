@@ -41,7 +41,8 @@ package transfer
 // fsync survives a reboot) and when a multipart upload starts (so a reboot
 // does not forget an upload that costs storage). A record whose spool
 // becomes clean after a commit is removed; so are both files when the
-// spool closes or its file is deleted (Forget).
+// spool closes or its file is deleted (Forget). A record that grew past
+// compactAt is replaced, atomically, by one state entry.
 //
 // Nothing secret goes into a record: the mount's ACL, storage class and
 // SSE settings (with an SSE-C key) are applied again by the mount that
