@@ -39,9 +39,11 @@ package cache
 //
 // Free space: the directory is shared with the write spool, which must not
 // run out of disk because of a cache. A Put that would leave less than
-// minFree bytes available on the filesystem (the smaller of 1 GiB and 5% of
-// its size) first evicts this cache's own least recently used files, and
-// is declined if that is not enough.
+// minFree bytes available on the filesystem (the reserve: SetReserve, by
+// default the smaller of 1 GiB and 5% of its size) first evicts this
+// cache's own least recently used files, and is declined if that is not
+// enough. A spool write that meets ENOSPC anyway (the spool grew after the
+// cache filled the disk) calls Reclaim, which evicts until that write fits.
 //
 // No fsync: after a crash a block file may be short or hold zeroes; the
 // checks above turn that into a miss.
@@ -89,6 +91,7 @@ type DiskStats struct {
 	Corrupt      int64 // files that failed verification (removed)
 	Writes       int64 // blocks written
 	NoSpace      int64 // writes declined to keep free space on the filesystem
+	Reclaimed    int64 // bytes evicted to make room for spool writes (Reclaim)
 	WriteErrors  int64
 	Bytes        int64 // bytes of the files in the index
 	Files        int
@@ -110,6 +113,7 @@ type Disk struct {
 	bytes int64                    // sum of sizes in items
 
 	hits, misses, evictions, corrupt, writes, writeErrors, noSpace atomic.Int64
+	reclaimed                                                      atomic.Int64
 }
 
 type diskEntry struct {
@@ -133,10 +137,7 @@ func OpenDisk(dir string, maxBytes int64) (*Disk, error) {
 		return nil, fmt.Errorf("cache: disk cache: %w", err)
 	}
 	d.avail = d.statAvail
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(d.dir, &st); err == nil {
-		d.minFree = min(maxMinFree, int64(st.Blocks)*st.Bsize/20)
-	}
+	d.minFree = d.defaultReserve()
 	if err := d.scan(); err != nil {
 		return nil, fmt.Errorf("cache: disk cache: %w", err)
 	}
@@ -213,14 +214,17 @@ func (d *Disk) SetMinFree(n int64) {
 // makeRoom evicts this cache's files until writing size more bytes leaves
 // minFree available, and reports whether it does.
 func (d *Disk) makeRoom(size int64) bool {
-	if d.minFree <= 0 {
+	d.mu.Lock()
+	minFree := d.minFree
+	d.mu.Unlock()
+	if minFree <= 0 {
 		return true
 	}
 	avail, ok := d.avail()
-	if !ok || avail-size >= d.minFree {
+	if !ok || avail-size >= minFree {
 		return true
 	}
-	need := d.minFree - (avail - size)
+	need := minFree - (avail - size)
 	d.mu.Lock()
 	var victims []string
 	var freed int64
@@ -237,6 +241,56 @@ func (d *Disk) makeRoom(size int64) bool {
 	d.mu.Unlock()
 	d.unlink(victims)
 	return freed >= need
+}
+
+// SetReserve sets the bytes a Put must leave available on the cache's
+// filesystem (s3fs's ensure_diskfree); 0 restores the default, the
+// smaller of 1 GiB and 5% of the filesystem.
+func (d *Disk) SetReserve(bytes int64) {
+	if bytes <= 0 {
+		bytes = d.defaultReserve()
+	}
+	d.mu.Lock()
+	d.minFree = bytes
+	d.mu.Unlock()
+}
+
+// Reserve is the free space Put keeps on the filesystem.
+func (d *Disk) Reserve() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.minFree
+}
+
+func (d *Disk) defaultReserve() int64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(d.dir, &st); err != nil {
+		return 0
+	}
+	return min(maxMinFree, int64(st.Blocks)*st.Bsize/20)
+}
+
+// Reclaim evicts least recently used files until need bytes are freed or
+// the cache is empty, and returns the bytes freed. The write spool calls
+// it when a write meets ENOSPC: the cache gives way to writes.
+func (d *Disk) Reclaim(need int64) int64 {
+	d.mu.Lock()
+	var victims []string
+	var freed int64
+	for el := d.ll.Back(); el != nil && freed < need; {
+		prev := el.Prev()
+		if e := el.Value.(*diskEntry); !e.pending {
+			victims = append(victims, e.name)
+			freed += e.size
+			d.removeLocked(el)
+		}
+		el = prev
+	}
+	d.evictions.Add(int64(len(victims)))
+	d.reclaimed.Add(freed)
+	d.mu.Unlock()
+	d.unlink(victims)
+	return freed
 }
 
 // sweepTemp removes temp files left behind by a crash.
@@ -530,5 +584,5 @@ func (d *Disk) Stats() DiskStats {
 	b, n := d.bytes, len(d.items)
 	d.mu.Unlock()
 	return DiskStats{Hits: d.hits.Load(), Misses: d.misses.Load(), Evictions: d.evictions.Load(),
-		Corrupt: d.corrupt.Load(), Writes: d.writes.Load(), NoSpace: d.noSpace.Load(), WriteErrors: d.writeErrors.Load(), Bytes: b, Files: n}
+		Corrupt: d.corrupt.Load(), Writes: d.writes.Load(), NoSpace: d.noSpace.Load(), Reclaimed: d.reclaimed.Load(), WriteErrors: d.writeErrors.Load(), Bytes: b, Files: n}
 }

@@ -392,3 +392,35 @@ func TestDiskKeepsFreeSpace(t *testing.T) {
 	_, ok := d.Get(key(5))
 	assert.False(t, ok)
 }
+
+// Reclaim evicts least recently used files for a spool write that met
+// ENOSPC; SetReserve sets the free space Put keeps (ensure_diskfree).
+func TestDiskReclaimAndReserve(t *testing.T) {
+	d := openDisk(t, t.TempDir(), 1<<20)
+	def := d.Reserve()
+	assert.Positive(t, def)
+	d.SetReserve(123 << 20)
+	assert.Equal(t, int64(123<<20), d.Reserve())
+	d.SetReserve(0)
+	assert.Equal(t, def, d.Reserve())
+
+	key := func(i int) BlockKey { return BlockKey{Object: "o", ETag: "e", Index: int64(i)} }
+	d.minFree = 0
+	for i := range 4 {
+		require.NoError(t, d.Put(key(i), block(uint64(i), 1000)))
+	}
+	_, ok := d.Get(key(0)) // most recently used now
+	require.True(t, ok)
+	freed := d.Reclaim(1500)
+	assert.GreaterOrEqual(t, freed, int64(1500))
+	st := d.Stats()
+	assert.Equal(t, 2, st.Files)
+	assert.Equal(t, freed, st.Reclaimed)
+	for i, want := range []bool{true, false, false, true} {
+		_, ok := d.Get(key(i))
+		assert.Equal(t, want, ok, "block %d", i)
+	}
+	assert.Positive(t, d.Reclaim(1<<40))
+	assert.Zero(t, d.Stats().Files)
+	assert.Zero(t, d.Reclaim(1))
+}

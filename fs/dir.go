@@ -164,7 +164,11 @@ func (f *FS) removed(parent *node, name, p string, dir bool) {
 func (n *node) markDeleted() {
 	n.mu.Lock()
 	n.deleted = true
+	w := n.w
 	n.mu.Unlock()
+	if w != nil {
+		w.spool().Forget() // a crash must not bring the file back
+	}
 	n.fsys.setWriter(n, false)
 }
 
@@ -227,6 +231,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	ch.opens++
 	ch.writers++
 	ch.mu.Unlock()
+	ch.describe(w.sp, f.ns.fileKey(p)) // not linked to its parent yet: name the key
 	f.invalidate(f.ns.fileKey(p))
 	n.touchDir()
 	f.fillEntry(ch, a, out)

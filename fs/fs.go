@@ -69,7 +69,19 @@ type Options struct {
 	Logger              *zap.Logger
 	SpoolDir            string // spool files live here when set (s3fs's tmpdir), else as CacheDir says
 	DiskFreeReserve     int64  // bytes the disk block cache leaves free (s3fs's ensure_diskfree); 0 = its default
+
+	// JournalDir makes writes crash-safe: spool files and their journal
+	// records live there and FS.Recover commits what a crashed mount left
+	// (transfer/journal.go). "" = no journal (spools unlinked, in CacheDir).
+	JournalDir string
+	// CacheReserve is the free space the disk block cache leaves on its
+	// filesystem (s3fs ensure_diskfree); 0 = the smaller of 1 GiB and 5%.
+	CacheReserve int64
+
+	bucket string // set by New: written into journal records
 }
+
+func withBucket(o Options, name string) Options { o.bucket = name; return o }
 
 // FS is a mounted (or mountable) view of a bucket prefix.
 type FS struct {
@@ -80,6 +92,8 @@ type FS struct {
 	fetcher *transfer.Fetcher  // shared limit on GETs in flight
 	blocks  *cache.Blocks      // memory block cache; nil when CacheSize is 0
 	disk    *transfer.DiskTier // disk block cache tier; nil without CacheDir
+	diskc   *cache.Disk        // the disk block cache itself (Reclaim on ENOSPC)
+	journal *transfer.Journal  // crash journal; nil without JournalDir
 	opts    Options
 	ns      namespace
 	defs    attrDefaults
@@ -123,7 +137,7 @@ type FS struct {
 // New builds the filesystem for bucket b. It contacts the server once (HEAD
 // bucket) to learn whether b is a parallel file system.
 func New(b *obsclient.Bucket, o Options) (*FS, error) {
-	f, err := newFS(b, b, o)
+	f, err := newFS(b, b, withBucket(o, b.Name()))
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +195,19 @@ func newFS(st store, adm manage.Bucket, o Options) (*FS, error) {
 		if err != nil {
 			return nil, err
 		}
-		dc.SetMinFree(o.DiskFreeReserve)
+		reserve := o.CacheReserve
+		if reserve == 0 {
+			reserve = o.DiskFreeReserve
+		}
+		dc.SetReserve(reserve)
+		f.diskc = dc
 		f.disk = transfer.NewDiskTier(dc, transfer.DiskTierConfig{})
+	}
+	if o.JournalDir != "" {
+		if f.journal, err = transfer.OpenJournal(transfer.JournalConfig{Dir: o.JournalDir, Bucket: o.bucket,
+			Reclaim: f.reclaim, Logger: o.Logger.Named("journal")}); err != nil {
+			return nil, err
+		}
 	}
 	f.up = transfer.NewUploader(st, transfer.UploaderConfig{PartSize: o.MultipartSize, Concurrency: o.ParallelCount, Logger: o.Logger, MinPartSize: minPart})
 	f.meta = cache.NewMeta[objAttr, []listEntry](cache.MetaConfig{TTL: f.ttl, MaxEntries: o.MaxStatCacheEntries})

@@ -75,8 +75,12 @@ func (n *node) updateMeta(ctx context.Context, change func(*objAttr) syscall.Err
 			n.w.metaGen++ // an append could not carry it (NoAppend)
 		}
 	}
+	w := n.w
 	n.mu.Unlock()
 	if folded {
+		if w != nil {
+			n.describe(w.spool(), "")
+		}
 		return 0
 	}
 	return n.persistMeta(ctx, a)

@@ -142,6 +142,9 @@ func (f *FS) renameFile(ctx context.Context, parent *node, name, from, to string
 			return f.errno("rename", tk, err)
 		}
 		ch.markMoving(np.EmbeddedInode(), newName)
+		if w := ch.writeState(); w != nil {
+			ch.describe(w.spool(), tk) // a crash now recovers it under its new name
+		}
 		return 0
 	}
 	unhold()
@@ -198,6 +201,7 @@ func (n *node) rebase(ctx context.Context, key string) {
 	n.attr.ETag = info.ETag
 	n.attr.Appendable, n.attr.NextAppendPosition = info.Appendable, info.NextAppendPosition
 	n.mu.Unlock()
+	n.describe(sp, key)
 }
 
 // moveKey renames one object: natively on PFS, else copy + delete.

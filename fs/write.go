@@ -23,6 +23,7 @@ import (
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"go.uber.org/zap"
 
 	"github.com/obsfs/obsfs/obsclient"
 	"github.com/obsfs/obsfs/transfer"
@@ -74,16 +75,17 @@ func (n *node) ensureWriter(ctx context.Context, trunc bool) (*writeState, sysca
 			return nil, f.errno("spool", "", err)
 		}
 		n.mu.Lock()
-		if n.w == nil {
+		mine := n.w == nil
+		if mine {
 			n.w = &writeState{sp: sp}
-			sp = nil
 		}
 		w = n.w
 		n.mu.Unlock()
-		if sp != nil {
+		if !mine {
 			_ = sp.Close()
 		} else {
 			f.setWriter(n, true)
+			n.describe(sp, "")
 		}
 	}
 	if trunc {
@@ -129,6 +131,13 @@ func (n *node) maybeStream(ctx context.Context, w *writeState) {
 	}
 }
 
+// writeState returns n's write state, if any.
+func (n *node) writeState() *writeState {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.w
+}
+
 // pathLocked is path() for callers holding n.mu.
 func (n *node) pathLocked() (string, bool) {
 	if n.IsRoot() {
@@ -142,12 +151,82 @@ func (n *node) pathLocked() (string, bool) {
 
 // newSpool creates the local data file of a file open for writing: sparse,
 // reading unfetched ranges of base through from the server (pinned by ETag).
+// With a journal it survives a crash (n.describe names its key).
 func (f *FS) newSpool(base *transfer.Base) (*transfer.Spool, error) {
+	if f.journal != nil {
+		return f.journal.NewSpool(base, f.st)
+	}
 	dir := f.opts.CacheDir
 	if f.opts.SpoolDir != "" {
 		dir = f.opts.SpoolDir
 	}
-	return transfer.NewSpool(dir, base, f.st)
+	sp, err := transfer.NewSpool(dir, base, f.st)
+	if err == nil && f.diskc != nil {
+		sp.SetReclaim(f.reclaim)
+	}
+	return sp, err
+}
+
+// reclaim makes room for a spool write that met ENOSPC: the disk block
+// cache gives way to writes.
+func (f *FS) reclaim(need int64) int64 {
+	if f.diskc == nil {
+		return 0
+	}
+	freed := f.diskc.Reclaim(need)
+	f.log.Info("local disk full: evicted disk cache blocks for a write", zap.Int64("need", need), zap.Int64("freed", freed))
+	return freed
+}
+
+// describe tells the spool of n's write state the key (key, or n's path
+// when "") and metadata it will be committed with, for the crash journal.
+func (n *node) describe(sp *transfer.Spool, key string) {
+	if n.fsys.journal == nil {
+		return
+	}
+	n.mu.Lock()
+	a := n.attr
+	p, ok := n.pathLocked()
+	n.mu.Unlock()
+	if key == "" {
+		if !ok {
+			return
+		}
+		key = n.fsys.ns.fileKey(p)
+	}
+	sp.Describe(key, a.metadata(), a.ContentType)
+}
+
+// spool returns w's current spool (rebase may replace it).
+func (w *writeState) spool() *transfer.Spool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.sp
+}
+
+// SweepJournal removes the spool files left with nothing to commit once
+// the mount is over (after the final Flush), and reports whether the
+// journal directory holds no record (true without a journal).
+func (f *FS) SweepJournal() bool {
+	if f.journal == nil {
+		return true
+	}
+	return f.journal.Sweep()
+}
+
+// Recover commits what a crashed mount using the same journal directory
+// left behind (transfer.Journal.Recover). Call it before Mount.
+func (f *FS) Recover(ctx context.Context) (transfer.RecoverResult, error) {
+	if f.journal == nil {
+		return transfer.RecoverResult{}, nil
+	}
+	return f.journal.Recover(ctx, transfer.RecoverConfig{
+		Client: f.st, Uploader: f.up, Head: f.getOptions(),
+		Options: func(meta map[string]string, ct string) obsclient.WriteOptions {
+			return obsclient.WriteOptions{Metadata: meta, ContentType: ct, ACL: f.opts.DefaultACL,
+				StorageClass: f.opts.StorageClass, SSE: f.opts.SSE}
+		},
+	})
 }
 
 // truncateSpool sets the spool size and marks the file dirty.

@@ -53,6 +53,17 @@
 // range, a failed part, other options) abandons the streamed upload and
 // Commit re-plans from the spool, which keeps every byte.
 //
+// # Crashes
+//
+// With a Journal (journal.go), a spool's file is named in the journal
+// directory and a record beside it (key, base, size, changed ranges,
+// metadata, uploads in progress; one appended entry per mutation, fsync'd
+// when a commit fails or an upload starts) lets the next mount's
+// Journal.Recover (recover.go) commit what a crashed process held: over
+// the object when it still has the base ETag, else beside it under
+// RecoveredSuffix. A spool write that meets ENOSPC asks its reclaim
+// function (the disk block cache) for room and retries once.
+//
 // # How fs drives the fast paths
 //
 //   - Open of an existing object: NewSpool(dir, &Base{Key, ETag, Size,

@@ -77,6 +77,21 @@ type Spool struct {
 	appendable bool
 	// stream is the streaming upload attached by Uploader.Stream, if any.
 	stream *stream
+
+	// Crash journal (journal.go); jr is nil for an unjournaled spool.
+	// GUARDED_BY(mu):
+	jr       *Journal
+	jid      string   // file name stem in the journal directory
+	jf       *os.File // the record; nil until there is something to commit
+	jnew     bool     // record created since the directory was last fsync'd
+	jsize    int64    // bytes in the record (compaction)
+	jbroken  bool     // journaling failed: no record any more
+	jkey     string
+	jmeta    map[string]string
+	jctype   string
+	juploads map[string]string // multipart uploads in progress: id → key
+	// reclaim frees local disk on ENOSPC (SetReclaim); may be nil.
+	reclaim func(need int64) int64
 }
 
 // SetAppendable opts a new file into being created as an OBS appendable
@@ -89,6 +104,9 @@ func (s *Spool) SetAppendable(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appendable = on
+	if s.jf != nil {
+		s.jAppendLocked(s.stateLocked())
+	}
 }
 
 // NewSpool creates a spool in dir. base is the object the file starts as
@@ -103,13 +121,18 @@ func NewSpool(dir string, base *Base, src ObjectSource) (*Spool, error) {
 		f.Close()
 		return nil, fmt.Errorf("transfer: unlink spool: %w", err)
 	}
+	return newSpoolFile(f, base, src), nil
+}
+
+// newSpoolFile builds a spool over an empty local file.
+func newSpoolFile(f *os.File, base *Base, src ObjectSource) *Spool {
 	s := &Spool{src: src, f: f, changed: base == nil}
 	if base != nil {
 		b := *base
 		s.base = &b
 		s.size, s.baseLen, s.lowSize = b.Size, b.Size, b.Size
 	}
-	return s, nil
+	return s
 }
 
 // Size is the logical size of the file.
@@ -149,7 +172,17 @@ func (s *Spool) WriteAt(p []byte, off int64) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
-	n, err := s.f.WriteAt(p, off)
+	n, err := s.writeFileLocked(p, off)
+	if err != nil && off+int64(n) > s.size {
+		// A failed write (ENOSPC) is reported as not done at all (FUSE
+		// has no short write with an error): bytes it left past the end
+		// are dropped, so they never show up, e.g. after a truncate up.
+		// Bytes it overwrote within the file did change and stay dirty.
+		n = int(max(0, s.size-off))
+		if terr := s.f.Truncate(s.size); terr != nil {
+			return 0, errors.Join(err, terr)
+		}
+	}
 	if n > 0 {
 		end := off + int64(n)
 		from := min(off, s.size) // a hole [size, off) becomes local zeros
@@ -158,6 +191,7 @@ func (s *Spool) WriteAt(p []byte, off int64) (int, error) {
 		s.touched.Add(from, end)
 		s.size = max(s.size, end)
 		s.touchLocked()
+		s.jNoteLocked(jEntry{Op: "write", Off: off, End: end})
 		s.streamWroteLocked(off, end)
 	}
 	return n, err
@@ -193,6 +227,7 @@ func (s *Spool) Truncate(size int64) error {
 	}
 	s.size = size
 	s.touchLocked()
+	s.jNoteLocked(jEntry{Op: "trunc", Size: size})
 	s.streamTruncatedLocked(size)
 	return nil
 }
@@ -319,10 +354,13 @@ func (s *Spool) store(gen uint64, iv Interval, buf []byte) error {
 		return nil
 	}
 	for _, m := range s.gapsLocked(iv.Start, iv.End) {
-		if _, err := s.f.WriteAt(buf[m.Start-iv.Start:m.End-iv.Start], m.Start); err != nil {
+		if _, err := s.writeFileLocked(buf[m.Start-iv.Start:m.End-iv.Start], m.Start); err != nil {
 			return fmt.Errorf("transfer: spool write: %w", err)
 		}
 		s.present.Add(m.Start, m.End)
+		if s.jf != nil { // a clean spool has no record, and fetching does not dirty it
+			s.jAppendLocked(jEntry{Op: "have", Off: m.Start, End: m.End})
+		}
 	}
 	return nil
 }
@@ -339,6 +377,7 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.forgetLocked() // closed by its owner: nothing left to recover
 	return s.f.Close()
 }
 
@@ -379,6 +418,7 @@ func (s *Spool) committed(snap spoolSnapshot, b Base) {
 	defer s.mu.Unlock()
 	s.base = &b
 	s.gen++
+	defer s.jRebasedLocked()
 	if s.mods == snap.mods {
 		s.baseLen = s.size
 		s.dirty.Clear()
@@ -398,6 +438,7 @@ func (s *Spool) advance(snap spoolSnapshot, b Base) {
 	defer s.mu.Unlock()
 	s.base = &b
 	s.gen++
+	defer s.jRebasedLocked()
 	if s.mods == snap.mods {
 		s.dirty.Remove(0, b.Size)
 		s.baseLen = b.Size

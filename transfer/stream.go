@@ -188,6 +188,9 @@ func (st *stream) init() (string, error) {
 			return
 		}
 		st.uploadID, st.initErr = st.u.c.InitiateMultipartUpload(ctx, st.key, st.opts)
+		if st.initErr == nil {
+			st.s.noteUpload(st.key, st.uploadID)
+		}
 	})
 	return st.uploadID, st.initErr
 }
@@ -237,8 +240,8 @@ func (st *stream) discard() {
 	st.discardOnce.Do(func() {
 		st.cancel()
 		st.wait()
-		if st.uploadID != "" {
-			st.u.abort(st.ctx, st.key, st.uploadID)
+		if st.uploadID != "" && st.u.abort(st.ctx, st.key, st.uploadID) {
+			st.s.noteUploadDone(st.uploadID)
 		}
 	})
 }
@@ -313,6 +316,7 @@ func (u *Uploader) commitStream(ctx context.Context, key string, s *Spool, snap 
 		return obsclient.PutResult{}, false, err
 	}
 	st.cancel()
+	s.noteUploadDone(st.uploadID)
 	u.commits.Add(1)
 	u.uploaded.Add(rest)
 	u.log.Debug("streamed commit", zap.String("key", key), zap.Int("parts", len(parts)), zap.Int64("tail", rest))

@@ -215,6 +215,19 @@ func commitBackoff(n int) time.Duration {
 func (u *Uploader) commitOnce(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions, co CommitOptions) (obsclient.PutResult, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
+	res, err := u.commitLocked(ctx, key, s, o, co)
+	if err != nil {
+		// The data of a failed commit must survive a reboot (journal.go).
+		if serr := s.Sync(); serr != nil {
+			u.log.Warn("sync of the write journal failed", zap.String("key", key), zap.Error(serr))
+		}
+	}
+	return res, err
+}
+
+// commitLocked is CommitWith. REQUIRES s.commitMu.
+func (u *Uploader) commitLocked(ctx context.Context, key string, s *Spool, o obsclient.WriteOptions, co CommitOptions) (obsclient.PutResult, error) {
+	s.noteCommit(key, o.Metadata, o.ContentType)
 	st := s.detachStream()
 	snap, err := s.snapshot()
 	if err != nil {
@@ -361,18 +374,23 @@ func (u *Uploader) multipart(ctx context.Context, key string, s *Spool, snap spo
 	if err != nil {
 		return obsclient.PutResult{}, err
 	}
+	s.noteUpload(key, uploadID)
 	parts, err := u.runSteps(ctx, key, uploadID, s, snap, plan.Steps)
 	if err == nil {
 		var res obsclient.PutResult
 		res, err = u.c.CompleteMultipartUpload(ctx, key, uploadID, parts)
 		if err == nil {
+			s.noteUploadDone(uploadID)
 			return res, nil
 		}
 		if res, ok := u.settle(ctx, key, uploadID, parts, err); ok {
+			s.noteUploadDone(uploadID)
 			return res, nil
 		}
 	}
-	u.abort(ctx, key, uploadID)
+	if u.abort(ctx, key, uploadID) {
+		s.noteUploadDone(uploadID)
+	}
 	return obsclient.PutResult{}, err
 }
 
@@ -493,12 +511,15 @@ func multipartETag(parts []obsclient.Part) string {
 	return fmt.Sprintf("%x-%d", h.Sum(nil), len(parts))
 }
 
-// abort discards a multipart upload, even when ctx is already cancelled.
-func (u *Uploader) abort(ctx context.Context, key, uploadID string) {
+// abort discards a multipart upload, even when ctx is already cancelled,
+// and reports whether it is gone.
+func (u *Uploader) abort(ctx context.Context, key, uploadID string) bool {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupBound(ctx))
 	defer cancel()
 	if err := u.c.AbortMultipartUpload(actx, key, uploadID); err != nil && !obsclient.IsNotFound(err) {
 		u.log.Error("abort multipart upload failed: upload left on the server",
 			zap.String("key", key), zap.String("upload_id", uploadID), zap.Error(err))
+		return false
 	}
+	return true
 }

@@ -48,6 +48,7 @@ const (
 	exitAccess      = 6 // access denied (403): wrong credentials or no permission on the bucket
 	exitNoBucket    = 7 // bucket does not exist (404)
 	exitMount       = 8 // the FUSE mount itself failed (/dev/fuse, fusermount3, allow_other)
+	exitBusy        = 9 // the cache directory is locked by another mount (cachedir.go)
 )
 
 // exitError is an error that carries its exit code; its message is printed

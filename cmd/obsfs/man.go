@@ -111,6 +111,9 @@ the bucket does not exist (404)
 .TP
 8
 the FUSE mount itself failed (/dev/fuse, fusermount3, allow_other)
+.TP
+9
+the cache directory is in use by another obsfs mount
 .SH FILES
 .TP
 /etc/passwd-obsfs, ~/.passwd-obsfs

@@ -35,6 +35,12 @@ func mountFS(c *Config, bucket *obsclient.Bucket, sse *obsclient.SSE, log *zap.L
 	if err != nil {
 		return nil, failf(exitFailure, "%w", err)
 	}
+	if c.ReadOnly {
+		log.Info("read-only mount: files left by a crashed mount (if any) wait for a read-write mount")
+	} else {
+		recoverJournal(fsys, log)
+	}
+	atExit = func() { fsys.SweepJournal() } // spool files with nothing to commit
 	var srv *fuse.Server
 	said, err := captureStderr(func() error {
 		var err error
@@ -100,8 +106,9 @@ func fsOptions(c *Config, sse *obsclient.SSE, log *zap.Logger) fs.Options {
 		StatCacheTTL: c.StatCacheTTL, NoStatCache: c.StatCacheTTL == 0,
 		MaxStatCacheEntries: c.MaxStatCacheEntries, TrustListing: c.TrustListing,
 		MultipartSize: c.MultipartSize, ParallelCount: c.ParallelCount,
-		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize, NoDiskCache: c.DiskCacheSize == 0,
-		DefaultACL: c.DefaultACL, StorageClass: c.StorageClass, SSE: sse,
+		CacheSize: c.CacheSize, CacheDir: c.CacheDir, DiskCacheSize: c.DiskCacheSize, NoDiskCache: c.DiskCacheSize == 0, JournalDir: journalDir(c),
+		CacheReserve: c.EnsureDiskFree,
+		DefaultACL:   c.DefaultACL, StorageClass: c.StorageClass, SSE: sse,
 		ControlDir: c.ControlDir, PresignExpires: c.PresignExpires, Logger: log.Named("fs"),
 		SpoolDir: c.SpoolDir, DiskFreeReserve: c.EnsureDiskFree,
 		AdminUIDs: c.AdminUIDs,

@@ -79,6 +79,7 @@ func serve(c *Config, getenv func(string) string, log *zap.Logger, ready func(er
 		return exitCode(err)
 	}
 	log.Info("mounted", configFields(c, credSource)...)
+	defer releaseCacheDir()
 	code := serveUntilExit(m, c.Mountpoint, sigs, log)
 	delCache(c, log) // del_cache: also after the mount ends
 	return code
@@ -157,6 +158,7 @@ func startMount(ctx context.Context, c *Config, getenv func(string) string, log 
 	if err != nil {
 		return nil, "", err
 	}
+	cleanStaleMount(c.Mountpoint, log)
 	if err := checkMountpoint(c); err != nil {
 		return nil, "", err
 	}
@@ -169,6 +171,14 @@ func startMount(ctx context.Context, c *Config, getenv func(string) string, log 
 	if err := prepareCacheDir(c); err != nil {
 		return nil, "", err
 	}
+	if err := lockCacheDir(c); err != nil {
+		return nil, "", err
+	}
+	defer func() {
+		if err != nil {
+			releaseCacheDir()
+		}
+	}()
 	delCache(c, log)
 	bucket, info, err := openBucket(ctx, c, creds, credSource, log)
 	if err != nil {
@@ -213,7 +223,7 @@ func flushAtExit(m mounted, sigs <-chan os.Signal, log *zap.Logger) int {
 		}
 	}()
 	if err := m.Flush(ctx); err != nil {
-		log.Error("flush at exit failed: changes not yet uploaded are lost", zap.Error(err))
+		log.Error("flush at exit failed: the files not uploaded stay in the write journal; the next mount with the same cache directory commits them", zap.Error(err))
 		return exitFailure
 	}
 	log.Info("flushed")
