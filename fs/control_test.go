@@ -693,7 +693,7 @@ func bigPolicy(bucket, sid string, size int) string {
 // a document written in many chunks is applied once, when complete.
 func TestControlShellWrites(t *testing.T) {
 	e := newEnv(t)
-	e.mount(Options{ControlDir: ".obsfs", StatCacheTTL: -1})
+	e.mount(Options{ControlDir: ".obsfs", NoStatCache: true})
 	sdk := e.sdk()
 	// The shell changes into the mount after exec, never the forked child
 	// before it (go-fuse's "Deadlocks").

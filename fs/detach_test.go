@@ -154,7 +154,7 @@ func TestFailedRequestsLeaveViewEqualToBucket(t *testing.T) {
 // target for its lifetime).
 func TestSymlinkTargetFollowsObject(t *testing.T) {
 	e := newEnv(t)
-	e.mount(Options{StatCacheTTL: -1})
+	e.mount(Options{NoStatCache: true})
 	if err := os.Symlink("old", e.path("l")); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func tsTime(ts syscall.Timespec) time.Time { return time.Unix(ts.Sec, ts.Nsec) }
 // the directory.
 func TestDirTimesOnEntryChange(t *testing.T) {
 	// Without caches every stat asks the server: the time must survive that.
-	for _, o := range []Options{{}, {StatCacheTTL: -1}} {
+	for _, o := range []Options{{}, {NoStatCache: true}} {
 		t.Run(fmt.Sprintf("ttl=%v", o.StatCacheTTL), func(t *testing.T) { testDirTimes(t, o) })
 	}
 }

@@ -218,9 +218,9 @@ func newFS(st store, adm manage.Bucket, o Options) (*FS, error) {
 
 func withDefaults(o Options) Options {
 	switch {
-	case o.NoStatCache:
-		o.StatCacheTTL = 0
-	case o.StatCacheTTL <= 0:
+	case o.NoStatCache || o.StatCacheTTL < 0: // a negative TTL, as older callers wrote it, also disables
+		o.StatCacheTTL, o.NoStatCache = 0, true
+	case o.StatCacheTTL == 0:
 		o.StatCacheTTL = DefaultStatCacheTTL
 	}
 	if o.MaxStatCacheEntries == 0 {
