@@ -153,7 +153,7 @@ func (n *node) pathLocked() (string, bool) {
 // reading unfetched ranges of base through from the server (pinned by ETag).
 // With a journal it survives a crash (n.describe names its key).
 func (f *FS) newSpool(base *transfer.Base) (*transfer.Spool, error) {
-	if f.journal != nil {
+	if f.journal != nil && f.opts.SpoolDir == "" { // tmpdir= (s3fs) asks for plain spool files there
 		return f.journal.NewSpool(base, f.st)
 	}
 	dir := f.opts.CacheDir

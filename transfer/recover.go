@@ -191,7 +191,7 @@ func (j *Journal) recoverOne(ctx context.Context, rc RecoverConfig, id string, r
 		log.Warn("recovery: the object changed since this file was written; keeping ours beside it",
 			zap.String("recovered_key", target))
 	}
-	_, err = rc.Uploader.CommitWith(ctx, target, s, rc.Options(rec.Meta, rec.ContentType), CommitOptions{NoAppend: conflict})
+	_, err = rc.Uploader.CommitWith(ctx, target, s, rc.Options(rec.Meta, rec.ContentType), CommitOptions{NoAppend: conflict, KeepChangedBase: conflict})
 	switch {
 	case errors.Is(err, ErrStale) || errors.Is(err, ErrAppendConflict):
 		dir := filepath.Join(j.cfg.Dir, "recovered")

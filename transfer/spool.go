@@ -383,12 +383,13 @@ func (s *Spool) Close() error {
 
 // spoolSnapshot is what a commit works from.
 type spoolSnapshot struct {
-	size    int64
-	baseLen int64
-	base    *Base // copy; nil for a new file
-	dirty   []Interval
-	mods    uint64
-	changed bool
+	noBaseCheck bool // CommitOptions.KeepChangedBase (set by the uploader)
+	size        int64
+	baseLen     int64
+	base        *Base // copy; nil for a new file
+	dirty       []Interval
+	mods        uint64
+	changed     bool
 	// appendable: the spool opted in with SetAppendable.
 	appendable bool
 }

@@ -127,6 +127,10 @@ type CommitOptions struct {
 	// was last committed (the commit then rewrites the object, which makes
 	// it a normal object).
 	NoAppend bool
+	// KeepChangedBase: the base changed on the server and the caller
+	// wants the file as it was written, base bytes and all, under another
+	// key (crash recovery beside a conflicting object): no base check.
+	KeepChangedBase bool
 	// StreamMetadataMayDiffer lets a streaming upload (Stream) complete
 	// although o.Metadata differs from the Metadata given to Stream (the
 	// upload was initiated with those; Complete cannot change them): the
@@ -267,6 +271,9 @@ func (u *Uploader) commitLocked(ctx context.Context, key string, s *Spool, o obs
 	u.inFlight.Add(1)
 	defer u.inFlight.Add(-1)
 	start := time.Now()
+	if co.KeepChangedBase {
+		snap.noBaseCheck = true
+	}
 	res, err := u.run(ctx, key, s, snap, plan, o)
 	up, cp := plan.Bytes()
 	log := u.log.With(zap.String("key", key), zap.Stringer("plan", plan.Kind), zap.Int("steps", len(plan.Steps)),
@@ -340,7 +347,7 @@ func (u *Uploader) run(ctx context.Context, key string, s *Spool, snap spoolSnap
 // If-Match; a change in the instant between it and the PUT goes unseen.
 func (u *Uploader) checkBase(ctx context.Context, snap spoolSnapshot) error {
 	b := snap.base
-	if b == nil || snap.baseLen == 0 || b.ETag == "" {
+	if b == nil || snap.baseLen == 0 || b.ETag == "" || snap.noBaseCheck {
 		return nil
 	}
 	if len(snap.dirty) > 0 && snap.dirty[0].Start == 0 && snap.dirty[0].End >= min(snap.baseLen, snap.size) {

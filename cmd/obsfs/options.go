@@ -201,7 +201,7 @@ var options = []option{
 	{name: "use_sse", kind: kindString, arg: "SPEC", bareOK: true,
 		help: "s3fs compatibility: `custom:FILE`, `c:FILE` or `FILE` = `sse=c:FILE`; `kmsid[:KEYID]`, `k[:KEYID]` = `sse=kms[:KEYID]`; bare `use_sse` or `use_sse=1` (SSE-S3) is refused",
 		set:  setUseSSE},
-	strOpt("tmpdir", "", "DIR", "s3fs compatibility: directory for write spool files (default: `use_cache`, else `$TMPDIR`, else `/tmp`)", func(c *Config) *string { return &c.SpoolDir }, nil),
+	strOpt("tmpdir", "", "DIR", "s3fs compatibility: directory for write spool files (default: `use_cache`, else `$TMPDIR`, else `/tmp`); spool files there are not journaled, so unclosed data does not survive a crash", func(c *Config) *string { return &c.SpoolDir }, nil),
 	{name: "max_background", kind: kindInt, help: "the kernel's bound on background FUSE requests (readahead, async reads); default 64",
 		set: func(c *Config, v string) error { return setInt(&c.MaxBackground, v, 1, 65535) }},
 	{name: "nomultipart", kind: kindBool, help: "s3fs compatibility: upload files of up to 5 GiB with one PUT (same as `multipart_size=5G`); larger files still need multipart (the limit of one PUT)",
