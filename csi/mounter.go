@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/obsfs/obsfs/internal/mountinfo"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -184,28 +185,9 @@ func mounts() []mountEntry {
 		if !ok || len(f) < 6 || len(g) < 2 {
 			continue
 		}
-		out = append(out, mountEntry{Dir: unescapeMountinfo(f[4]), Options: f[5], FSType: g[0], Source: unescapeMountinfo(g[1])})
+		out = append(out, mountEntry{Dir: mountinfo.Unescape(f[4]), Options: f[5], FSType: g[0], Source: mountinfo.Unescape(g[1])})
 	}
 	return out
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space, …).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // deadMount reports whether dir is a FUSE mount whose server is gone:

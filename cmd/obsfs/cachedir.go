@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	mi "github.com/obsfs/obsfs/internal/mountinfo"
+
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -177,11 +179,11 @@ func cleanStaleMount(mp string, log *zap.Logger) {
 }
 
 // isObsfsMount reports whether mountinfo lists a fuse.obsfs mount on mp.
-func isObsfsMount(mountinfo, mp string) bool {
-	for _, line := range strings.Split(mountinfo, "\n") {
+func isObsfsMount(table, mp string) bool {
+	for _, line := range strings.Split(table, "\n") {
 		pre, post, ok := strings.Cut(line, " - ")
 		f, g := strings.Fields(pre), strings.Fields(post)
-		if ok && len(f) >= 5 && len(g) >= 1 && unescapeMountinfo(f[4]) == mp && g[0] == "fuse.obsfs" {
+		if ok && len(f) >= 5 && len(g) >= 1 && mi.Unescape(f[4]) == mp && g[0] == "fuse.obsfs" {
 			return true
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	mi "github.com/obsfs/obsfs/internal/mountinfo"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -54,5 +56,5 @@ func TestIsObsfsMount(t *testing.T) {
 	assert.True(t, isObsfsMount(info, "/mnt/a b"))
 	assert.False(t, isObsfsMount(info, "/mnt/c"))
 	assert.False(t, isObsfsMount(info, "/mnt/a"))
-	assert.Equal(t, "x\\04", unescapeMountinfo("x\\04"))
+	assert.Equal(t, "x\\04", mi.Unescape("x\\04"))
 }

@@ -16,10 +16,11 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	mi "github.com/obsfs/obsfs/internal/mountinfo"
 
 	"go.uber.org/zap"
 
@@ -76,28 +77,12 @@ func liveObsfsMount(mountinfoPath, dir string) (source string, ok bool) {
 	for _, line := range strings.Split(string(data), "\n") {
 		pre, post, cut := strings.Cut(line, " - ")
 		f, g := strings.Fields(pre), strings.Fields(post)
-		if !cut || len(f) < 5 || len(g) < 2 || unescapeMountinfo(f[4]) != dir {
+		if !cut || len(f) < 5 || len(g) < 2 || mi.Unescape(f[4]) != dir {
 			continue
 		}
-		source, ok = unescapeMountinfo(g[1]), g[0] == "fuse.obsfs"
+		source, ok = mi.Unescape(g[1]), g[0] == "fuse.obsfs"
 	}
 	return source, ok
-}
-
-// unescapeMountinfo decodes the \ooo escapes of mountinfo fields.
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // checkMountFlags: suid and dev need root (fusermount3 ignores them for

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 
+	mi "github.com/obsfs/obsfs/internal/mountinfo"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
@@ -68,7 +70,7 @@ func TestAlreadyMounted(t *testing.T) {
 	write("90 22 0:50 / "+esc+" rw - fuse.obsfs obsfs:bkt rw",
 		"91 90 0:51 / "+esc+" rw - tmpfs tmpfs rw") // tmpfs on top is visible
 	assert.NoError(t, checkMountpoint(&Config{Mountpoint: dir}))
-	assert.Equal(t, "a b\\c", unescapeMountinfo(`a\040b\134c`))
+	assert.Equal(t, "a b\\c", mi.Unescape(`a\040b\134c`))
 }
 
 func TestRedactURLs(t *testing.T) {
